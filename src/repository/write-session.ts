@@ -1,0 +1,197 @@
+// A writer's session on a volume: deduplicates blobs against the index, seals
+// them in the worker pool, groups them into packs by type, uploads packs, and
+// writes index objects after the packs they name (format §6, §7, §9). Memory is
+// bounded by a byte budget that covers a blob from submission until its pack is
+// stored. Write order: packs → index → manifest.
+
+import { blobId } from '../content/blob-codec.js';
+import type { BlobPool } from '../content/blob-pool.js';
+import { AAD, SEAL_OVERHEAD } from '../content/seal.js';
+import { ArcaError } from '../errors.js';
+import { ByteBudget } from '../common/byte-budget.js';
+import { BlobType } from './pack/pack-footer.js';
+import { PackBuilder, type FinishedPack } from './pack/pack-builder.js';
+import { encodeIndexObject } from './index/index-object.js';
+import { indexKey, packKey, snapshotKey } from './object-keys.js';
+import type { Repository } from './repository.js';
+import type { Manifest } from './manifest.js';
+import { SessionLease } from './session-lease.js';
+
+export interface WriteSessionOptions {
+  purpose: string;
+  pool: BlobPool;
+  signal?: AbortSignal;
+  /** Bytes of blobs in flight (sealing, in open packs, uploading). Default 4 packs. */
+  budgetBytes?: number;
+  /** Write an index object at least this often while packs are stored (ms). */
+  indexFlushMs?: number;
+}
+
+interface OpenPack {
+  builder: PackBuilder;
+  reserved: number;
+}
+
+export class WriteSession {
+  /** Bytes newly written to the volume by this session (packs, index, manifest). */
+  bytesAdded = 0;
+  blobsAdded = 0;
+  blobsReused = 0;
+  private readonly lease: SessionLease;
+  private readonly budget: ByteBudget;
+  private readonly open = new Map<BlobType, OpenPack>();
+  private readonly inflight = new Set<string>();
+  private readonly pending = new Set<Promise<void>>();
+  private unindexed: FinishedPack[] = [];
+  private lastIndexFlush = Date.now();
+  private indexChain: Promise<void> = Promise.resolve();
+  private failure: unknown;
+  private ended = false;
+
+  constructor(
+    readonly repo: Repository,
+    private readonly opts: WriteSessionOptions,
+  ) {
+    this.lease = new SessionLease(repo.backend, repo.keys.encKey, opts.purpose);
+    this.budget = new ByteBudget(opts.budgetBytes ?? 4 * repo.config.packSize);
+  }
+
+  get sessionId(): string {
+    return this.lease.idHex;
+  }
+
+  async start(): Promise<void> {
+    await this.lease.start();
+  }
+
+  /** Stores a blob unless the volume already has it; returns its id at once (sealing continues in the background). */
+  async putBlob(type: BlobType, plaintext: Buffer): Promise<Buffer> {
+    this.throwIfStopped();
+    const id = blobId(this.repo.keys.idKey, plaintext);
+    const hex = id.toString('hex');
+    if (this.repo.index.has(id) || this.inflight.has(hex)) {
+      this.blobsReused++;
+      return id;
+    }
+    this.inflight.add(hex);
+    await this.budget.acquire(plaintext.length);
+    this.throwIfStopped();
+    const rawLength = plaintext.length;
+    const task = this.opts.pool
+      .seal(plaintext)
+      .then((sealed) => this.addSealed(type, id, sealed, rawLength))
+      .catch((err: unknown) => this.fail(err));
+    this.track(task);
+    return id;
+  }
+
+  /** Seals and stores everything submitted so far; writes the final index object. */
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    this.throwIfStopped();
+    for (const type of [...this.open.keys()]) this.closePack(type);
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    this.throwIfStopped();
+    await this.queueIndexFlush(true);
+    this.throwIfStopped();
+  }
+
+  /** Flushes, writes the manifest (the backup now exists), and ends the session. */
+  async commit(manifest: Omit<Manifest, 'bytesAdded' | 'session'>): Promise<Manifest> {
+    await this.flush();
+    const full: Manifest = { ...manifest, session: this.sessionId, bytesAdded: this.bytesAdded };
+    // bytesAdded includes the manifest's own sealed size, which depends on the
+    // digits of bytesAdded: iterate to the fixed point (two rounds at most).
+    for (;;) {
+      const total = this.bytesAdded + Buffer.byteLength(JSON.stringify(full)) + SEAL_OVERHEAD;
+      if (total === full.bytesAdded) break;
+      full.bytesAdded = total;
+    }
+    this.throwIfStopped();
+    const size = await this.repo.putSealedJson(snapshotKey(manifest.id), AAD.manifest, full);
+    this.bytesAdded += size;
+    await this.end();
+    return full;
+  }
+
+  /** Stops the session; what was stored stays (reused by the next backup, or reclaimed by prune). */
+  async abort(): Promise<void> {
+    this.failure ??= new ArcaError('ABORTED', 'backup aborted');
+    await Promise.allSettled([...this.pending]);
+    await this.indexChain.catch(() => undefined);
+    await this.end();
+  }
+
+  private async end(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await this.lease.end();
+  }
+
+  private addSealed(type: BlobType, id: Buffer, sealed: Buffer, rawLength: number): void {
+    if (this.failure) return;
+    let open = this.open.get(type);
+    if (!open) {
+      open = { builder: new PackBuilder(type), reserved: 0 };
+      this.open.set(type, open);
+    }
+    open.builder.add(id, sealed, rawLength);
+    open.reserved += rawLength;
+    if (open.builder.byteLength >= this.repo.config.packSize) this.closePack(type);
+  }
+
+  private closePack(type: BlobType): void {
+    const open = this.open.get(type);
+    this.open.delete(type);
+    if (!open || open.builder.count === 0) return;
+    const pack = open.builder.finish(this.repo.keys.encKey);
+    const task = this.repo.backend
+      .put(packKey(pack.idHex), pack.bytes)
+      .then(() => {
+        this.bytesAdded += pack.bytes.length;
+        this.blobsAdded += pack.entries.length;
+        for (const e of pack.entries) {
+          this.repo.index.add(e.id, pack.id, e.type, e.offset, e.length, e.rawLength);
+          this.inflight.delete(e.id.toString('hex'));
+        }
+        pack.bytes = Buffer.alloc(0);
+        this.unindexed.push(pack);
+        if (this.unindexed.length >= 8 || Date.now() - this.lastIndexFlush >= (this.opts.indexFlushMs ?? 3000)) {
+          void this.queueIndexFlush(false);
+        }
+      })
+      .catch((err: unknown) => this.fail(err))
+      .finally(() => this.budget.release(open.reserved));
+    this.track(task);
+  }
+
+  /** Index objects are written one at a time, each naming only stored packs. */
+  private queueIndexFlush(final: boolean): Promise<void> {
+    const run = async () => {
+      if (this.failure && !final) return;
+      const packs = this.unindexed;
+      if (packs.length === 0) return;
+      this.unindexed = [];
+      const plain = encodeIndexObject({ sessionId: this.lease.id, superseded: [], packs: packs.map((p) => ({ id: p.id, entries: p.entries })) });
+      const stored = await this.repo.putSealedContent(indexKey, AAD.index, plain);
+      this.bytesAdded += stored.size;
+      this.lastIndexFlush = Date.now();
+    };
+    this.indexChain = this.indexChain.then(run).catch((err: unknown) => this.fail(err));
+    return this.indexChain;
+  }
+
+  private track(task: Promise<void>): void {
+    this.pending.add(task);
+    void task.finally(() => this.pending.delete(task));
+  }
+
+  private fail(err: unknown): void {
+    this.failure ??= err;
+  }
+
+  private throwIfStopped(): void {
+    if (this.opts.signal?.aborted) this.failure ??= new ArcaError('ABORTED', 'backup aborted');
+    if (this.failure) throw this.failure;
+  }
+}

@@ -1,0 +1,70 @@
+// The Source contract: what every kind of database (a directory today;
+// PostgreSQL, MySQL, SQLite next) provides to the jobs layer. A source turns
+// its database into a tree of named streams on a WriteSession, and a driver
+// restores such a tree into a target.
+//
+// CONTRACT (test/unit/sources/contract.ts runs it for every driver):
+//   - backup() reads a consistent view of the database and returns the root
+//     tree id; it never reports success for data it could not read.
+//   - With `parent`, a source may reuse the parent's content for items it can
+//     prove unchanged (files: size, mtime and inode); the result must restore
+//     to the full database on its own.
+//   - backup() honours `signal` promptly (throws ArcaError 'ABORTED').
+//   - restore() never leaves a half-written item under its final name, never
+//     overwrites an existing target without `force`, and fails loudly (an
+//     ArcaError) on any damaged or missing blob.
+
+import type { BlobReader } from '../repository/blob-reader.js';
+import type { Manifest } from '../repository/manifest.js';
+import type { WriteSession } from '../repository/write-session.js';
+
+export interface SourceBackupContext {
+  session: WriteSession;
+  /** The parent backup (levels 1–9) and a reader for its trees. */
+  parent?: { manifest: Manifest; reader: BlobReader };
+  signal?: AbortSignal;
+  /** Called with bytes read from the source as they are read. */
+  onBytes: (n: number) => void;
+}
+
+export interface SourceBackupResult {
+  /** Hex id of the root tree. */
+  root: string;
+  files: number;
+  bytesRead: number;
+  extra: Record<string, unknown>;
+}
+
+export interface SourceRestoreContext {
+  reader: BlobReader;
+  manifest: Manifest;
+  /** A path (files) or URL (databases). */
+  target: string;
+  force: boolean;
+  signal?: AbortSignal;
+  onBytes: (n: number) => void;
+}
+
+export interface SourceRestoreResult {
+  target: string;
+  files: number;
+  bytesWritten: number;
+}
+
+export interface Source {
+  readonly kind: string;
+  readonly url: string;
+  /** Bytes a full backup would read (for progress), or null when unknown. */
+  estimateBytes(signal?: AbortSignal): Promise<number | null>;
+  backup(ctx: SourceBackupContext): Promise<SourceBackupResult>;
+}
+
+export interface SourceDriver {
+  readonly kind: string;
+  /** True when this driver handles `url` (already normalized). */
+  handles(url: string): boolean;
+  /** Canonical URL for user input, or undefined when not this driver's. */
+  normalize(input: string): string | undefined;
+  open(url: string): Source;
+  restore(ctx: SourceRestoreContext): Promise<SourceRestoreResult>;
+}
