@@ -42,6 +42,10 @@ function workerSpec(): { entry: string | URL; eval: boolean } {
   return { entry: code, eval: true };
 }
 
+const PIPELINE_DEPTH = 4;
+const BATCH_BYTES = 1 << 20;
+const BATCH_ITEMS = 64;
+
 export interface BlobPoolOptions {
   /** Number of worker threads; 0 runs everything on the calling thread. Default: CPU count. */
   threads?: number;
@@ -50,11 +54,13 @@ export interface BlobPoolOptions {
 
 export class BlobPool {
   private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
   private readonly queue: Array<{ seq: number; body: RequestBody }> = [];
   private readonly pending = new Map<number, Pending>();
-  private readonly busy = new Map<Worker, number>();
+  /** Requests posted to each worker and not yet answered. */
+  private readonly depth = new Map<Worker, number>();
   private seq = 0;
+  private queuedBytes = 0;
+  private flushScheduled = false;
   private closed = false;
   private failure: Error | undefined;
 
@@ -69,13 +75,13 @@ export class BlobPool {
         eval: spec.eval,
         workerData: { encKey: keys.encKey, idKey: keys.idKey, zstdLevel: opts.zstdLevel },
       });
-      w.on('message', (reply: WorkerReply) => this.onReply(w, reply));
+      w.on('message', (replies: WorkerReply[]) => this.onReplies(w, replies));
       w.on('error', (err) => this.onCrash(err));
       w.on('exit', (code) => {
         if (!this.closed) this.onCrash(new Error(`blob worker exited with code ${code}`));
       });
       this.workers.push(w);
-      this.idle.push(w);
+      this.depth.set(w, 0);
     }
   }
 
@@ -83,7 +89,11 @@ export class BlobPool {
     return this.workers.length;
   }
 
-  /** Compresses (when it pays) and encrypts one blob. */
+  /**
+   * Compresses (when it pays) and encrypts one blob. The pool takes ownership
+   * of `plaintext`: when it owns its whole ArrayBuffer, that memory is moved to
+   * the worker (no copy) and the caller must not touch it again.
+   */
   seal(plaintext: Uint8Array): Promise<Buffer> {
     if (this.workers.length === 0) return this.inline(() => sealBlob(this.keys.encKey, plaintext, this.opts.zstdLevel));
     return this.submit({ op: 'seal', plaintext });
@@ -101,6 +111,7 @@ export class BlobPool {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
     this.queue.length = 0;
+    this.queuedBytes = 0;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
@@ -119,25 +130,69 @@ export class BlobPool {
     return new Promise<Buffer>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
       this.queue.push({ seq, body });
+      this.queuedBytes += body.op === 'seal' ? body.plaintext.byteLength : body.sealed.byteLength;
       this.pump();
     });
   }
 
-  private pump(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
-      const w = this.idle.pop()!;
-      const { seq, body } = this.queue.shift()!;
-      this.busy.set(w, seq);
-      w.postMessage({ seq, ...body });
+  /**
+   * Posts queued requests in batches, up to PIPELINE_DEPTH batches per worker:
+   * a worker keeps working from its own message queue even while the main
+   * thread is busy in a long run of microtasks and cannot take replies, and
+   * batching keeps the per-message cost off the main thread. A small batch is
+   * posted at once only to an idle worker; otherwise it waits for the queue to
+   * fill or for the next macrotask turn.
+   */
+  private pump(force = false): void {
+    while (this.queue.length > 0) {
+      let w: Worker | undefined;
+      let least = PIPELINE_DEPTH;
+      for (const cand of this.workers) {
+        const d = this.depth.get(cand)!;
+        if (d < least) {
+          least = d;
+          w = cand;
+        }
+      }
+      if (!w) return;
+      const full = this.queuedBytes >= BATCH_BYTES || this.queue.length >= BATCH_ITEMS;
+      if (!full && !force && least > 0) {
+        this.scheduleFlush();
+        return;
+      }
+      const batch: WorkerRequest[] = [];
+      const transfer: ArrayBuffer[] = [];
+      let bytes = 0;
+      while (this.queue.length > 0 && bytes < BATCH_BYTES && batch.length < BATCH_ITEMS) {
+        const { seq, body } = this.queue.shift()!;
+        const data = body.op === 'seal' ? body.plaintext : body.sealed;
+        bytes += data.byteLength;
+        if (body.op === 'seal' && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) {
+          transfer.push(data.buffer);
+        }
+        batch.push({ seq, ...body } as WorkerRequest);
+      }
+      this.queuedBytes -= bytes;
+      this.depth.set(w, least + 1);
+      w.postMessage(batch, transfer);
     }
   }
 
-  private onReply(w: Worker, reply: WorkerReply): void {
-    this.busy.delete(w);
-    this.idle.push(w);
-    const p = this.pending.get(reply.seq);
-    this.pending.delete(reply.seq);
-    if (p) {
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.pump(true);
+    });
+  }
+
+  private onReplies(w: Worker, replies: WorkerReply[]): void {
+    this.depth.set(w, this.depth.get(w)! - 1);
+    for (const reply of replies) {
+      const p = this.pending.get(reply.seq);
+      this.pending.delete(reply.seq);
+      if (!p) continue;
       if (reply.ok) p.resolve(Buffer.from(reply.data.buffer, reply.data.byteOffset, reply.data.byteLength));
       else p.reject(new ArcaError(reply.code, reply.message));
     }

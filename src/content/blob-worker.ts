@@ -29,12 +29,14 @@ function handle(req: WorkerRequest): WorkerReply {
   }
 }
 
-parentPort?.on('message', (req: WorkerRequest) => {
-  const reply = handle(req);
-  if (reply.ok) {
-    // Transfer only buffers that own their whole ArrayBuffer; others are copied.
-    const d = reply.data;
-    const own = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && !(d.buffer instanceof SharedArrayBuffer);
-    parentPort?.postMessage(reply, own ? [d.buffer as ArrayBuffer] : []);
-  } else parentPort?.postMessage(reply);
+parentPort?.on('message', (batch: WorkerRequest[]) => {
+  const replies = batch.map(handle);
+  // Move result memory back when a buffer owns its whole ArrayBuffer; others are copied.
+  const transfer: ArrayBuffer[] = [];
+  for (const r of replies) {
+    if (!r.ok) continue;
+    const d = r.data;
+    if (d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer) transfer.push(d.buffer);
+  }
+  parentPort?.postMessage(replies, transfer);
 });

@@ -64,7 +64,10 @@ export class WriteSession {
     await this.lease.start();
   }
 
-  /** Stores a blob unless the volume already has it; returns its id at once (sealing continues in the background). */
+  /**
+   * Stores a blob unless the volume already has it; returns its id at once
+   * (sealing continues in the background). Takes ownership of `plaintext`.
+   */
   async putBlob(type: BlobType, plaintext: Buffer): Promise<Buffer> {
     this.throwIfStopped();
     const id = blobId(this.repo.keys.idKey, plaintext);
