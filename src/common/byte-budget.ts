@@ -1,10 +1,11 @@
 // A counting semaphore over bytes: bounds how much data is in flight between
-// pipeline stages. One request larger than the whole budget is let through
-// when nothing else is in flight, so it can never deadlock.
+// pipeline stages. The caller decides what to do when it does not fit
+// (typically: free something, then wait for the next release). One request
+// larger than the whole budget fits when nothing else is held.
 
 export class ByteBudget {
   private used = 0;
-  private readonly waiters: Array<{ n: number; resolve: () => void }> = [];
+  private waiters: Array<() => void> = [];
 
   constructor(readonly limit: number) {}
 
@@ -12,24 +13,21 @@ export class ByteBudget {
     return this.used;
   }
 
-  async acquire(n: number): Promise<void> {
-    if (this.fits(n) && this.waiters.length === 0) {
-      this.used += n;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiters.push({ n, resolve }));
+  tryAcquire(n: number): boolean {
+    if (this.used !== 0 && this.used + n > this.limit) return false;
+    this.used += n;
+    return true;
+  }
+
+  /** Resolves at the next release. */
+  nextRelease(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   release(n: number): void {
     this.used -= n;
-    while (this.waiters.length > 0 && this.fits(this.waiters[0]!.n)) {
-      const w = this.waiters.shift()!;
-      this.used += w.n;
-      w.resolve();
-    }
-  }
-
-  private fits(n: number): boolean {
-    return this.used === 0 || this.used + n <= this.limit;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
   }
 }

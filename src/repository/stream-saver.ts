@@ -21,9 +21,10 @@ export async function saveStream(
   const ids: Buffer[] = [];
   let size = 0;
   for await (const chunk of chunkStream(input, chunker)) {
+    const length = chunk.length; // read first: putBlob takes the chunk's memory
     ids.push(await session.putBlob(BlobType.data, chunk));
-    size += chunk.length;
-    onBytes?.(chunk.length);
+    size += length;
+    onBytes?.(length);
   }
   if (ids.length <= MAX_INLINE_CHUNKS) return { size, fields: { content: ids.map((id) => id.toString('hex')) } };
   const lists: string[] = [];

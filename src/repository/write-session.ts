@@ -46,6 +46,8 @@ export class WriteSession {
   private lastIndexFlush = Date.now();
   private indexChain: Promise<void> = Promise.resolve();
   private failure: unknown;
+  private sealing = 0;
+  private sealWaiters: Array<() => void> = [];
   private ended = false;
 
   constructor(
@@ -77,15 +79,46 @@ export class WriteSession {
       return id;
     }
     this.inflight.add(hex);
-    await this.budget.acquire(plaintext.length);
-    this.throwIfStopped();
     const rawLength = plaintext.length;
+    await this.reserve(rawLength);
+    this.throwIfStopped();
+    this.sealing++;
     const task = this.opts.pool
       .seal(plaintext)
-      .then((sealed) => this.addSealed(type, id, sealed, rawLength))
-      .catch((err: unknown) => this.fail(err));
+      .then((sealed) => {
+        if (!this.addSealed(type, id, sealed, rawLength)) this.budget.release(rawLength);
+      })
+      .catch((err: unknown) => {
+        this.fail(err);
+        this.budget.release(rawLength);
+      })
+      .finally(() => {
+        this.sealing--;
+        const waiters = this.sealWaiters;
+        this.sealWaiters = [];
+        for (const w of waiters) w();
+      });
     this.track(task);
     return id;
+  }
+
+  /**
+   * Waits until `n` bytes fit in the budget. Budget comes back when packs are
+   * stored; if nothing is sealing and the budget is all in open packs (data
+   * that compressed well fills a pack slowly), those packs are closed now.
+   */
+  private async reserve(n: number): Promise<void> {
+    while (!this.budget.tryAcquire(n)) {
+      const released = this.budget.nextRelease();
+      if (this.sealing === 0) for (const type of [...this.open.keys()]) this.closePack(type);
+      await Promise.race([released, this.sealed()]);
+      this.throwIfStopped();
+    }
+  }
+
+  /** Resolves when any blob now sealing has been added to a pack. */
+  private sealed(): Promise<void> {
+    return new Promise((resolve) => this.sealWaiters.push(resolve));
   }
 
   /** Seals and stores everything submitted so far; writes the final index object. */
@@ -117,11 +150,15 @@ export class WriteSession {
     return full;
   }
 
-  /** Stops the session; what was stored stays (reused by the next backup, or reclaimed by prune). */
+  /**
+   * Stops the session. Packs already stored get an index object (best effort),
+   * so the next backup reuses them; the rest is garbage for prune.
+   */
   async abort(): Promise<void> {
     this.failure ??= new ArcaError('ABORTED', 'backup aborted');
     await Promise.allSettled([...this.pending]);
     await this.indexChain.catch(() => undefined);
+    await this.writeIndex().catch(() => undefined);
     await this.end();
   }
 
@@ -131,8 +168,9 @@ export class WriteSession {
     await this.lease.end();
   }
 
-  private addSealed(type: BlobType, id: Buffer, sealed: Buffer, rawLength: number): void {
-    if (this.failure) return;
+  /** Adds a sealed blob to its type's open pack; false when the session already failed. */
+  private addSealed(type: BlobType, id: Buffer, sealed: Buffer, rawLength: number): boolean {
+    if (this.failure) return false;
     let open = this.open.get(type);
     if (!open) {
       open = { builder: new PackBuilder(type), reserved: 0 };
@@ -141,6 +179,7 @@ export class WriteSession {
     open.builder.add(id, sealed, rawLength);
     open.reserved += rawLength;
     if (open.builder.byteLength >= this.repo.config.packSize) this.closePack(type);
+    return true;
   }
 
   private closePack(type: BlobType): void {
@@ -172,16 +211,20 @@ export class WriteSession {
   private queueIndexFlush(final: boolean): Promise<void> {
     const run = async () => {
       if (this.failure && !final) return;
-      const packs = this.unindexed;
-      if (packs.length === 0) return;
-      this.unindexed = [];
-      const plain = encodeIndexObject({ sessionId: this.lease.id, superseded: [], packs: packs.map((p) => ({ id: p.id, entries: p.entries })) });
-      const stored = await this.repo.putSealedContent(indexKey, AAD.index, plain);
-      this.bytesAdded += stored.size;
-      this.lastIndexFlush = Date.now();
+      await this.writeIndex();
     };
     this.indexChain = this.indexChain.then(run).catch((err: unknown) => this.fail(err));
     return this.indexChain;
+  }
+
+  private async writeIndex(): Promise<void> {
+    const packs = this.unindexed;
+    if (packs.length === 0) return;
+    this.unindexed = [];
+    const plain = encodeIndexObject({ sessionId: this.lease.id, superseded: [], packs: packs.map((p) => ({ id: p.id, entries: p.entries })) });
+    const stored = await this.repo.putSealedContent(indexKey, AAD.index, plain);
+    this.bytesAdded += stored.size;
+    this.lastIndexFlush = Date.now();
   }
 
   private track(task: Promise<void>): void {

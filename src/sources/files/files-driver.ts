@@ -26,7 +26,7 @@ export const filesDriver: SourceDriver = {
   normalize(input) {
     const path = toPath(input);
     if (path === undefined) return undefined;
-    let isDir = false;
+    let isDir: boolean;
     try {
       isDir = statSync(path).isDirectory();
     } catch {

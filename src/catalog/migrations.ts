@@ -1,0 +1,119 @@
+// The catalog's schema history. Each migration has a number and is applied
+// once, in order, and recorded in `schema_migrations`; a released migration is
+// never edited, a change is a new migration appended at the end.
+//
+// Planned next (issue 4), so they slot in as 2, 3, …: `jobs` (history of every
+// backup/restore/prune/purge/check: kind, database, volume, started/finished,
+// outcome, figures JSON, error), `schedules` (name, kind, cron, time zone,
+// target, options JSON, last run), `purge_rules` (database, table/glob, column,
+// age, match/where) and per-database settings inside `databases.settings`
+// (retention policy, backupBeforePurge).
+import type Database from 'better-sqlite3';
+import { ArcaError } from '../errors.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up: string | ((db: Database.Database) => void);
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'volumes-and-databases',
+    up: `
+      CREATE TABLE volumes (
+        name       TEXT PRIMARY KEY,
+        location   TEXT NOT NULL,
+        volume_id  TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE databases (
+        name       TEXT PRIMARY KEY,
+        url        TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        settings   TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(settings) AND json_type(settings) = 'object')
+      ) STRICT;
+    `,
+  },
+];
+
+const CREATE_MIGRATIONS_TABLE = `
+  CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+  ) STRICT`;
+
+/** Checks a migration list is numbered 1, 2, 3, … without gaps (a bug otherwise). */
+export function assertMigrationOrder(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) {
+      throw new Error(`catalog migration #${i} has version ${m.version}, expected ${i + 1}`);
+    }
+  });
+}
+
+function hasMigrationsTable(db: Database.Database): boolean {
+  const row = db
+    .prepare<[], { n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
+    .get();
+  return (row?.n ?? 0) > 0;
+}
+
+/** The highest applied version, 0 for a fresh catalog. */
+export function schemaVersion(db: Database.Database): number {
+  if (!hasMigrationsTable(db)) return 0;
+  const row = db.prepare<[], { v: number | null }>('SELECT max(version) AS v FROM schema_migrations').get();
+  return row?.v ?? 0;
+}
+
+export interface MigrateResult {
+  from: number;
+  to: number;
+  applied: number[];
+}
+
+/**
+ * Brings the catalog up to the newest schema. Safe to run from several
+ * processes at once: the check is repeated inside an IMMEDIATE transaction
+ * (one writer at a time; the others wait on busy_timeout, then find nothing
+ * left to do). All pending migrations apply in one transaction: all or none.
+ */
+export function migrate(
+  db: Database.Database,
+  migrations: readonly Migration[] = MIGRATIONS,
+  now: () => Date = () => new Date(),
+): MigrateResult {
+  assertMigrationOrder(migrations);
+  const latest = migrations.length;
+  const tooNew = (v: number): ArcaError =>
+    new ArcaError(
+      'FORMAT',
+      `the catalog has schema version ${v}, newer than this version of Arca knows (${latest}); upgrade Arca`,
+    );
+
+  // Fast path without a write lock: every CLI run opens the catalog.
+  const seen = schemaVersion(db);
+  if (seen > latest) throw tooNew(seen);
+  if (seen === latest) return { from: seen, to: seen, applied: [] };
+
+  const apply = db.transaction((): MigrateResult => {
+    db.exec(CREATE_MIGRATIONS_TABLE);
+    const from = schemaVersion(db);
+    if (from > latest) throw tooNew(from);
+    const record = db.prepare<[number, string, string]>(
+      'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+    );
+    const applied: number[] = [];
+    for (const m of migrations.slice(from)) {
+      if (typeof m.up === 'string') db.exec(m.up);
+      else m.up(db);
+      record.run(m.version, m.name, now().toISOString());
+      applied.push(m.version);
+    }
+    return { from, to: latest, applied };
+  });
+  return apply.immediate();
+}

@@ -1,0 +1,46 @@
+// `arca backup NAME [--volume V] [--level N] [--expire D]`: takes one backup
+// of a registered database and prints its id (the backup object with --json).
+import type { Command } from 'commander';
+import { formatBytes, formatDuration } from '../../common/format.js';
+import { validateName } from '../../common/names.js';
+import { requireDatabase } from '../../catalog/index.js';
+import { runBackup } from '../../jobs/index.js';
+import type { ContextFactory } from '../context.js';
+import { expiresAtFrom, parseExpire, parseLevel, type ExpireOption } from '../options.js';
+import { shortId } from '../output.js';
+import { openChosenVolume } from '../volumes.js';
+
+interface BackupOptions {
+  volume?: string;
+  level: number;
+  expire?: ExpireOption;
+}
+
+export function registerBackupCommand(program: Command, contextOf: ContextFactory): void {
+  program
+    .command('backup')
+    .description('back up a registered database; prints the backup id')
+    .argument('<name>', 'the database')
+    .option('--volume <volume>', 'the volume (may be left out when only one is registered)')
+    .option('--level <n>', '0 = full, 1-9 = incremental against the newest backup of a lower level', parseLevel, 0)
+    .option('--expire <duration>', 'when the backup may be pruned: "1w 3d", "12h", "30m" or never', parseExpire)
+    .action(async (name: string, opts: BackupOptions, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      validateName('database', name);
+      const record = requireDatabase(ctx.catalog(), name);
+      const volume = await openChosenVolume(ctx, opts.volume);
+      const expiresAt = expiresAtFrom(opts.expire, new Date());
+      const started = performance.now();
+      const backup = await ctx.runJob((job) =>
+        runBackup({ volume, database: { name: record.name, url: record.url }, level: opts.level, expiresAt, ...job }),
+      );
+      ctx.output.result(backup, () => backup.id);
+      if (!ctx.json && ctx.io.stderr.isTTY) {
+        ctx.io.stderr.write(
+          `backup ${shortId(backup.id)} of ${backup.database} (level ${backup.level}) on ${backup.volume}: ` +
+            `read ${formatBytes(backup.bytesRead)}, added ${formatBytes(backup.bytesAdded)} ` +
+            `in ${formatDuration(performance.now() - started)}\n`,
+        );
+      }
+    });
+}

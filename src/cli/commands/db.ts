@@ -1,0 +1,33 @@
+// `arca db add NAME URL` and `arca db list`: the databases (sources) Arca
+// backs up.
+import type { Command } from 'commander';
+import { validateName } from '../../common/names.js';
+import { addDatabase, listDatabases } from '../../catalog/index.js';
+import { normalizeDatabaseUrl } from '../../jobs/index.js';
+import type { ContextFactory } from '../context.js';
+import { databasesTable } from '../output.js';
+
+export function registerDbCommands(program: Command, contextOf: ContextFactory): void {
+  const db = program.command('db').description('manage the databases to back up');
+
+  db.command('add')
+    .description('register a database (a directory path or file:// URL for now)')
+    .argument('<name>', 'a name for the database')
+    .argument('<url>', 'file:///abs/dir or a directory path')
+    .action((name: string, url: string, _opts: unknown, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      validateName('database', name);
+      const record = addDatabase(ctx.catalog(), { name, url: normalizeDatabaseUrl(url) });
+      ctx.output.result(record, () => `added database ${record.name} (${record.url})`);
+    });
+
+  db.command('list')
+    .description('list the registered databases')
+    .action((_opts: unknown, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const databases = listDatabases(ctx.catalog());
+      ctx.output.result(databases, () =>
+        databases.length === 0 ? 'no databases registered; add one with: arca db add NAME URL' : databasesTable(databases),
+      );
+    });
+}

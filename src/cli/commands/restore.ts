@@ -1,0 +1,69 @@
+// `arca restore ID --to PATH [--force] [--volume V]`: restores a backup (any
+// unique id prefix), searching every registered volume unless --volume.
+import type { Command } from 'commander';
+import { ArcaError, isArcaError } from '../../errors.js';
+import { formatBytes, formatDuration } from '../../common/format.js';
+import { resolveBackupId, runRestore, type OpenVolume } from '../../jobs/index.js';
+import type { ContextFactory, CliContext } from '../context.js';
+import { resolveTarget, validateBackupIdArg } from '../options.js';
+import { shortId } from '../output.js';
+import { openVolumes } from '../volumes.js';
+
+interface RestoreOptions {
+  to: string;
+  force?: boolean;
+  volume?: string;
+}
+
+/** Finds the one volume holding a backup matching `prefix`. */
+async function locateBackup(
+  ctx: CliContext,
+  prefix: string,
+  requested: string | undefined,
+): Promise<{ volume: OpenVolume; backupId: string }> {
+  const volumes = await openVolumes(ctx, requested);
+  const matches: Array<{ volume: OpenVolume; backupId: string }> = [];
+  for (const volume of volumes) {
+    try {
+      matches.push({ volume, backupId: await resolveBackupId(volume, prefix) });
+    } catch (err) {
+      if (!isArcaError(err, 'NOT_FOUND') || volumes.length === 1) throw err;
+    }
+  }
+  const [first, ...others] = matches;
+  if (!first) {
+    throw new ArcaError(
+      'NOT_FOUND',
+      volumes.length === 0 ? 'no volume registered; add one with: arca volume add NAME LOCATION' : `no backup ${prefix}`,
+    );
+  }
+  if (others.length > 0) {
+    const where = matches.map((m) => `${shortId(m.backupId)} on ${m.volume.ref.name}`).join(', ');
+    throw new ArcaError('AMBIGUOUS', `backup ${prefix} matches several backups (${where}); use --volume or a longer id`);
+  }
+  return first;
+}
+
+export function registerRestoreCommand(program: Command, contextOf: ContextFactory): void {
+  program
+    .command('restore')
+    .description('restore a backup into a directory')
+    .argument('<id>', 'the backup id or any unique prefix of it')
+    .requiredOption('--to <path>', 'where to restore (must be empty or absent unless --force)')
+    .option('--force', 'restore into a non-empty target, replacing what is there')
+    .option('--volume <volume>', 'the volume holding the backup (default: search all)')
+    .action(async (idArg: string, opts: RestoreOptions, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const prefix = validateBackupIdArg(idArg);
+      const to = resolveTarget(opts.to, ctx.io.cwd());
+      const { volume, backupId } = await locateBackup(ctx, prefix, opts.volume);
+      const started = performance.now();
+      const result = await ctx.runJob((job) => runRestore({ volume, backupId, to, force: opts.force === true, ...job }));
+      ctx.output.result(
+        result,
+        () =>
+          `restored backup ${shortId(result.backup.id)} of ${result.backup.database} to ${result.target}: ` +
+          `${result.files} files, ${formatBytes(result.bytesWritten)} in ${formatDuration(performance.now() - started)}`,
+      );
+    });
+}

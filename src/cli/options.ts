@@ -1,0 +1,132 @@
+// Validation of command-line values, in one place: levels, expiry, the
+// --read-data percentage, locations and paths. Parsers used by commander
+// throw InvalidArgumentError (exit 2 with commander's "option … is invalid").
+import { readdir } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from 'commander';
+import { ArcaError, errorMessage } from '../errors.js';
+import { parseDuration } from '../common/duration.js';
+
+export const MAX_LEVEL = 9;
+
+/** `--level N`: an integer 0–9 written as one digit ("03", "1.0", " 1" are refused). */
+export function parseLevel(value: string): number {
+  if (!/^[0-9]$/.test(value)) {
+    throw new InvalidArgumentError(`the level must be an integer from 0 to ${MAX_LEVEL}`);
+  }
+  return Number(value);
+}
+
+/** `--expire D` as parsed: milliseconds, or 'never' (commander turns a parser's null into ''). */
+export type ExpireOption = number | 'never';
+
+/** `--expire D`: a duration in ms, or 'never'. */
+export function parseExpire(value: string): ExpireOption {
+  if (value.trim().toLowerCase() === 'never') return 'never';
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new InvalidArgumentError(errorMessage(err));
+  }
+}
+
+/** When a backup taken at `now` with `--expire` expires (null: never). */
+export function expiresAtFrom(expire: ExpireOption | undefined, now: Date): Date | null {
+  if (expire === undefined || expire === 'never') return null;
+  return new Date(now.getTime() + expire);
+}
+
+/** `--read-data=PCT`: "50", "50%", "12.5" → a number in (0, 100]. */
+export function parseReadDataPercent(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(value);
+  const pct = m ? Number(m[1]) : NaN;
+  if (!(pct > 0 && pct <= 100)) {
+    throw new InvalidArgumentError('the percentage must be a number greater than 0 and at most 100, e.g. 10 or 10%');
+  }
+  return pct;
+}
+
+/** The check's percentage from the option: absent → 0 (structure only), bare flag → 100. */
+export function readDataPercentOf(option: number | boolean | undefined): number {
+  if (option === undefined || option === false) return 0;
+  if (option === true) return 100;
+  return option;
+}
+
+const URL_WITH_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+
+/**
+ * A volume location as the catalog stores it: URLs (`file://`, `s3://`) as
+ * given, plain paths made absolute against `cwd` so they work from anywhere.
+ */
+export function normalizeVolumeLocation(input: string, cwd: string): string {
+  const text = input.trim();
+  if (text === '') throw new ArcaError('USAGE', 'the volume location must not be empty');
+  if (URL_WITH_SCHEME.test(text)) return text;
+  return isAbsolute(text) ? resolve(text) : resolve(cwd, text);
+}
+
+/** The local directory of a location, or null when it is not on the local disk. */
+export function localPathOf(location: string): string | null {
+  if (location.startsWith('file://')) {
+    try {
+      return fileURLToPath(location);
+    } catch {
+      return null;
+    }
+  }
+  if (URL_WITH_SCHEME.test(location)) return null;
+  return location;
+}
+
+/**
+ * Whether `volume add` will create a new volume (so a prompted password is
+ * asked twice): true for an absent or empty local directory. Remote
+ * locations cannot be told here, and count as existing.
+ */
+export async function willCreateVolume(location: string): Promise<boolean> {
+  const dir = localPathOf(location);
+  if (dir === null) return false;
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+/** `restore --to PATH`: an absolute path. */
+export function resolveTarget(input: string, cwd: string): string {
+  if (input.trim() === '') throw new ArcaError('USAGE', '--to needs a path');
+  return resolve(cwd, input);
+}
+
+/** A backup id or prefix as typed: non-empty, no spaces or slashes. */
+export function validateBackupIdArg(value: string): string {
+  const text = value.trim();
+  if (!/^[A-Za-z0-9_-]+$/.test(text)) {
+    throw new ArcaError('USAGE', `invalid backup id ${JSON.stringify(value.slice(0, 80))}`);
+  }
+  return text;
+}
+
+/** One volume out of the registered ones: the named one, or the only one. */
+export function pickVolume<V extends { name: string }>(volumes: readonly V[], requested: string | undefined): V {
+  const names = volumes.map((v) => v.name);
+  if (requested !== undefined) {
+    const found = volumes.find((v) => v.name === requested);
+    if (found) return found;
+    throw new ArcaError(
+      'NOT_FOUND',
+      names.length > 0
+        ? `no volume named ${requested} (registered: ${names.join(', ')})`
+        : `no volume named ${requested}; add one with: arca volume add NAME LOCATION`,
+    );
+  }
+  const [only, ...more] = volumes;
+  if (!only) throw new ArcaError('NOT_FOUND', 'no volume registered; add one with: arca volume add NAME LOCATION');
+  if (more.length > 0) {
+    throw new ArcaError('USAGE', `several volumes are registered (${names.join(', ')}); choose one with --volume`);
+  }
+  return only;
+}

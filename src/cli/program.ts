@@ -1,0 +1,89 @@
+// The `arca` command line: global options, the commands, and one run from
+// argv to an exit status (errors become one line on stderr, see exit.ts).
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, Option } from 'commander';
+import { CliContext, type ContextFactory, type GlobalOptions } from './context.js';
+import { errorReport, exitCodeFor, EXIT_OK } from './exit.js';
+import type { Io } from './io.js';
+import { registerBackupCommand } from './commands/backup.js';
+import { registerBackupsCommand } from './commands/backups.js';
+import { registerCheckCommand } from './commands/check.js';
+import { registerDbCommands } from './commands/db.js';
+import { registerRestoreCommand } from './commands/restore.js';
+import { registerVolumeCommands } from './commands/volume.js';
+
+/** The package version, from the nearest package.json above this module. */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'arca' && pkg.version) return pkg.version;
+    } catch {
+      // not here; look one level up
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
+export function buildProgram(io: Io, contextOf: ContextFactory): Command {
+  const program = new Command('arca');
+  program
+    .description('Back up, restore and purge databases and the files beside them')
+    .version(packageVersion(), '--version', 'print the version')
+    .addOption(new Option('--home <dir>', 'where the catalog lives (default: $ARCA_HOME or ~/.local/share/arca)'))
+    .addOption(new Option('--password-file <file>', 'read the volume password from this file (else $ARCA_PASSWORD or a prompt)'))
+    .option('--json', 'print JSON on stdout')
+    .option('--debug', 'show stack traces of errors')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+      // Errors are printed once, by runCli, as one line.
+      outputError: () => undefined,
+    })
+    .showSuggestionAfterError(true);
+
+  registerVolumeCommands(program, contextOf);
+  registerDbCommands(program, contextOf);
+  registerBackupCommand(program, contextOf);
+  registerBackupsCommand(program, contextOf);
+  registerRestoreCommand(program, contextOf);
+  registerCheckCommand(program, contextOf);
+  return program;
+}
+
+/** Runs one `arca` invocation (argv without node and script) and returns its exit status. */
+export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+  const state: { context: CliContext | null } = { context: null };
+  const contextOf: ContextFactory = (command) => {
+    state.context ??= new CliContext(io, command.optsWithGlobals<GlobalOptions>());
+    return state.context;
+  };
+  const program = buildProgram(io, contextOf);
+  let failure: unknown = null;
+  let failed = false;
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    failure = err;
+    failed = true;
+  }
+  const ctx = state.context;
+  try {
+    await ctx?.close();
+  } catch (err) {
+    if (!failed) {
+      failure = err;
+      failed = true;
+    }
+  }
+  if (!failed) return EXIT_OK;
+  const debug = ctx?.options.debug ?? argv.includes('--debug');
+  const interruptedBy = ctx?.interruptedBy ?? null;
+  for (const line of errorReport(failure, { debug, interruptedBy })) io.stderr.write(`${line}\n`);
+  return exitCodeFor(failure, interruptedBy);
+}

@@ -1,0 +1,70 @@
+// WriteSession on its own: dedup inside and across sessions, packs closed by
+// size, index objects written after their packs, aborted work reused, and
+// bounded memory with data that compresses very well.
+
+import { randomBytes } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryBackend } from '../../../src/backend/memory/memory-backend.js';
+import { BlobPool } from '../../../src/content/blob-pool.js';
+import { BlobType } from '../../../src/repository/pack/pack-footer.js';
+import { WriteSession } from '../../../src/repository/write-session.js';
+import { BlobReader } from '../../../src/repository/blob-reader.js';
+import { makeVolume, reopen } from './fixtures.js';
+
+const pools: BlobPool[] = [];
+afterAll(async () => Promise.all(pools.map((p) => p.close())));
+
+async function session(vol: Awaited<ReturnType<typeof makeVolume>>) {
+  const pool = new BlobPool(vol.repo.keys, { zstdLevel: 3, threads: 2 });
+  pools.push(pool);
+  const s = new WriteSession(vol.repo, { purpose: 'test', pool });
+  await s.start();
+  return { s, pool };
+}
+
+describe('WriteSession', () => {
+  it('stores each distinct blob once, in packs of about packSize, indexed after they are stored', async () => {
+    const backend = new MemoryBackend();
+    const vol = await makeVolume(backend, { packSize: 100_000 });
+    const { s, pool } = await session(vol);
+    const blobs = Array.from({ length: 40 }, () => randomBytes(10_000));
+    for (const b of blobs) await s.putBlob(BlobType.data, Buffer.from(b));
+    for (const b of blobs) await s.putBlob(BlobType.data, Buffer.from(b)); // duplicates
+    await s.flush();
+    expect(s.blobsAdded).toBe(40);
+    expect(s.blobsReused).toBe(40);
+    const packs = backend.keys().filter((k) => k.startsWith('data/'));
+    expect(packs.length).toBeGreaterThanOrEqual(3);
+    const v = await reopen(vol);
+    await v.repo.loadIndex();
+    expect(v.repo.index.size).toBe(40);
+    const reader = new BlobReader(v.repo, pool);
+    const { blobId } = await import('../../../src/content/blob-codec.js');
+    for (const b of blobs) expect((await reader.read(blobId(v.repo.keys.idKey, b).toString('hex'))).equals(b)).toBe(true);
+  });
+
+  it('an aborted session indexes the packs it stored, so the next session reuses them', async () => {
+    const vol = await makeVolume(new MemoryBackend(), { packSize: 50_000 });
+    const { s } = await session(vol);
+    const blobs = Array.from({ length: 30 }, () => randomBytes(10_000));
+    for (const b of blobs) await s.putBlob(BlobType.data, Buffer.from(b));
+    await new Promise((r) => setTimeout(r, 200)); // let some packs be stored
+    await s.abort();
+    const v = await reopen(vol);
+    await v.repo.loadIndex();
+    const kept = v.repo.index.size;
+    expect(kept).toBeGreaterThan(0);
+    const { s: s2 } = await session(v);
+    for (const b of blobs) await s2.putBlob(BlobType.data, Buffer.from(b));
+    await s2.flush();
+    expect(s2.blobsReused).toBe(kept);
+  });
+
+  it('does not stall when blobs compress far below the pack size (budget comes back)', async () => {
+    const vol = await makeVolume(new MemoryBackend(), { packSize: 64 * 1024 });
+    const { s } = await session(vol);
+    for (let i = 0; i < 500; i++) await s.putBlob(BlobType.data, Buffer.alloc(8192, i % 251));
+    await s.flush();
+    expect(s.blobsAdded).toBe(251);
+  });
+});
