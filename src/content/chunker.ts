@@ -271,6 +271,7 @@ export async function* chunkStream(input: AsyncIterable<Uint8Array>, chunker: Ch
   let carried = 0;
   try {
     for await (const data of input) {
+      if (!(data instanceof Uint8Array)) throw new ArcaError('INTERNAL', 'chunkStream needs a stream of bytes, not strings or objects');
       if (data.length === 0) continue;
       const cuts = chunker.feed(data);
       let from = 0;

@@ -2,7 +2,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { ArcaError } from '../errors.js';
-import { DEFAULT_CHUNKER_PARAMS, type ChunkerParams } from '../content/chunker.js';
+import { DEFAULT_CHUNKER_PARAMS, validateChunkerParams, type ChunkerParams } from '../content/chunker.js';
 
 export const FORMAT_VERSION = 1;
 
@@ -37,5 +37,5 @@ export function validateConfig(raw: unknown): VolumeConfig {
   if (typeof c.id !== 'string' || !c.chunker || !c.compression || typeof c.packSize !== 'number') {
     throw new ArcaError('CORRUPT', 'volume config is damaged: fields missing');
   }
-  return c as VolumeConfig;
+  return { ...(c as VolumeConfig), chunker: validateChunkerParams(c.chunker) };
 }
