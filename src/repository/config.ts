@@ -21,7 +21,7 @@ export function newConfig(overrides: Partial<Pick<VolumeConfig, 'chunker' | 'pac
     id: randomBytes(16).toString('hex'),
     created: new Date().toISOString(),
     chunker: overrides.chunker ?? DEFAULT_CHUNKER_PARAMS,
-    compression: { algorithm: 'zstd', level: 3 },
+    compression: { algorithm: 'zstd', level: 1 },
     packSize: overrides.packSize ?? 16 * 1024 * 1024,
   };
 }
