@@ -16,6 +16,9 @@ import { indexKey, packKey, snapshotKey } from './object-keys.js';
 import type { Repository } from './repository.js';
 import type { Manifest } from './manifest.js';
 import { SessionLease } from './session-lease.js';
+import { BlobIndex } from './index/blob-index.js';
+
+const NO_PACK = Buffer.alloc(32);
 
 export interface WriteSessionOptions {
   purpose: string;
@@ -40,7 +43,8 @@ export class WriteSession {
   private readonly lease: SessionLease;
   private readonly budget: ByteBudget;
   private readonly open = new Map<BlobType, OpenPack>();
-  private readonly inflight = new Set<string>();
+  /** Every blob this session submitted (a compact set: no string per chunk). */
+  private readonly submitted = new BlobIndex();
   private readonly pending = new Set<Promise<void>>();
   private unindexed: FinishedPack[] = [];
   private lastIndexFlush = Date.now();
@@ -73,12 +77,10 @@ export class WriteSession {
   async putBlob(type: BlobType, plaintext: Buffer): Promise<Buffer> {
     this.throwIfStopped();
     const id = blobId(this.repo.keys.idKey, plaintext);
-    const hex = id.toString('hex');
-    if (this.repo.index.has(id) || this.inflight.has(hex)) {
+    if (this.repo.index.has(id) || !this.submitted.add(id, NO_PACK, type, 0, 0, 0)) {
       this.blobsReused++;
       return id;
     }
-    this.inflight.add(hex);
     const rawLength = plaintext.length;
     await this.reserve(rawLength);
     this.throwIfStopped();
@@ -194,7 +196,6 @@ export class WriteSession {
         this.blobsAdded += pack.entries.length;
         for (const e of pack.entries) {
           this.repo.index.add(e.id, pack.id, e.type, e.offset, e.length, e.rawLength);
-          this.inflight.delete(e.id.toString('hex'));
         }
         pack.bytes = Buffer.alloc(0);
         this.unindexed.push(pack);
