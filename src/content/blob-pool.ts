@@ -42,6 +42,10 @@ function workerSpec(): { entry: string | URL; eval: boolean } {
   return { entry: code, eval: true };
 }
 
+function ownsBuffer(d: Uint8Array): boolean {
+  return d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer;
+}
+
 const PIPELINE_DEPTH = 4;
 const BATCH_BYTES = 1 << 20;
 const BATCH_ITEMS = 64;
@@ -92,7 +96,8 @@ export class BlobPool {
   /**
    * Compresses (when it pays) and encrypts one blob. The pool takes ownership
    * of `plaintext`: when it owns its whole ArrayBuffer, that memory is moved to
-   * the worker (no copy) and the caller must not touch it again.
+   * the worker (no copy) and the caller must not touch it again. (`open` moves
+   * `sealed` the same way.)
    */
   seal(plaintext: Uint8Array): Promise<Buffer> {
     if (this.workers.length === 0) return this.inline(() => sealBlob(this.keys.encKey, plaintext, this.opts.zstdLevel));
@@ -167,10 +172,12 @@ export class BlobPool {
         const { seq, body } = this.queue.shift()!;
         const data = body.op === 'seal' ? body.plaintext : body.sealed;
         bytes += data.byteLength;
-        if (body.op === 'seal' && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) {
-          transfer.push(data.buffer);
-        }
-        batch.push({ seq, ...body } as WorkerRequest);
+        // Structured clone copies a view's WHOLE ArrayBuffer (a 16 MiB pack for
+        // one blob read from it), so a view that does not own its memory is
+        // copied down to its own bytes first; owned memory is moved, not copied.
+        const owned = ownsBuffer(data) ? data : new Uint8Array(data); // a copy (Buffer#slice would be a view)
+        transfer.push(owned.buffer as ArrayBuffer);
+        batch.push(body.op === 'seal' ? { seq, op: 'seal', plaintext: owned } : { seq, op: 'open', id: body.id, sealed: owned, rawLength: body.rawLength });
       }
       this.queuedBytes -= bytes;
       this.depth.set(w, least + 1);

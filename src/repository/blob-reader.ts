@@ -7,6 +7,7 @@ import type { BlobPool } from '../content/blob-pool.js';
 import { ArcaError, isArcaError } from '../errors.js';
 import { packKey } from './object-keys.js';
 import type { Repository } from './repository.js';
+import type { BlobLocation } from './index/blob-index.js';
 import { decodeContentList, decodeTree, type Tree, type TreeNode } from './tree.js';
 
 export class BlobReader {
@@ -20,23 +21,36 @@ export class BlobReader {
 
   async read(idHex: string): Promise<Buffer> {
     const id = Buffer.from(idHex, 'hex');
+    const loc = this.locate(id, idHex);
+    const sealed = await this.fetch(loc.packIdHex, loc.offset, loc.length, idHex);
+    return this.open(id, sealed, loc.rawLength, loc.packIdHex);
+  }
+
+  private locate(id: Buffer, idHex: string): BlobLocation {
     const loc = this.repo.index.get(id);
     if (!loc) throw new ArcaError('CORRUPT', `blob ${idHex} is missing: no index entry names it`);
-    const key = packKey(loc.packIdHex);
-    let sealed: Buffer;
+    return loc;
+  }
+
+  /** A byte range of a pack; a missing or short pack is CORRUPT (the volume lost data). */
+  private async fetch(packHex: string, offset: number, length: number, what: string): Promise<Buffer> {
+    const key = packKey(packHex);
     try {
-      sealed = await this.repo.backend.get(key, { offset: loc.offset, length: loc.length });
+      return await this.repo.backend.get(key, { offset, length });
     } catch (err) {
-      if (isNotFound(err)) throw new ArcaError('CORRUPT', `pack ${key} is missing (it holds blob ${idHex})`, { cause: err });
+      if (isNotFound(err)) throw new ArcaError('CORRUPT', `pack ${key} is missing (it holds blob ${what})`, { cause: err });
       if (isArcaError(err) && /range|past the end|out of range/i.test(err.message)) {
-        throw new ArcaError('CORRUPT', `pack ${key} is truncated (it holds blob ${idHex})`, { cause: err });
+        throw new ArcaError('CORRUPT', `pack ${key} is truncated (it holds blob ${what})`, { cause: err });
       }
       throw err;
     }
+  }
+
+  private async open(id: Buffer, sealed: Buffer, rawLength: number, packHex: string): Promise<Buffer> {
     try {
-      return await this.pool.open(id, sealed, loc.rawLength);
+      return await this.pool.open(id, sealed, rawLength);
     } catch (err) {
-      if (isArcaError(err, 'CORRUPT')) throw new ArcaError('CORRUPT', `${err.message} (in pack ${key})`, { cause: err });
+      if (isArcaError(err, 'CORRUPT')) throw new ArcaError('CORRUPT', `${err.message} (in pack ${packKey(packHex)})`, { cause: err });
       throw err;
     }
   }
@@ -60,35 +74,63 @@ export class BlobReader {
     return node.content ?? [];
   }
 
-  /** Streams a file node's bytes in order, reading ahead up to `aheadBytes`. */
+  /**
+   * Streams a file node's bytes in order. Blobs that lie back to back in one
+   * pack are fetched with one ranged read (up to 8 MiB), and runs are read
+   * ahead up to `aheadBytes`.
+   */
   async *readContent(node: TreeNode, aheadBytes = 32 * 1024 * 1024): AsyncGenerator<Buffer> {
-    const ids = await this.contentIds(node);
-    const queue: Array<Promise<Buffer>> = [];
+    const runs = this.planRuns(await this.contentIds(node));
+    const queue: Array<{ bytes: number; blobs: Promise<Buffer[]> }> = [];
     let next = 0;
-    let queuedBytes = 0;
-    const sizes: number[] = [];
+    let queued = 0;
     const enqueue = () => {
-      while (next < ids.length && (queue.length === 0 || queuedBytes < aheadBytes)) {
-        const idHex = ids[next++]!;
-        const loc = this.repo.index.get(Buffer.from(idHex, 'hex'));
-        const size = loc?.rawLength ?? 0;
-        queuedBytes += size;
-        sizes.push(size);
-        const p = this.read(idHex);
-        p.catch(() => undefined); // observed when dequeued
-        queue.push(p);
+      while (next < runs.length && (queue.length === 0 || queued < aheadBytes)) {
+        const run = runs[next++]!;
+        const blobs = this.readRun(run);
+        blobs.catch(() => undefined); // observed when dequeued
+        queue.push({ bytes: run.length, blobs });
+        queued += run.length;
       }
     };
-    try {
+    enqueue();
+    while (queue.length > 0) {
+      const head = queue.shift()!;
+      const blobs = await head.blobs;
+      queued -= head.bytes;
       enqueue();
-      while (queue.length > 0) {
-        const buf = await queue.shift()!;
-        queuedBytes -= sizes.shift()!;
-        enqueue();
-        yield buf;
-      }
-    } finally {
-      queue.length = 0;
+      for (const b of blobs) yield b;
     }
   }
+
+  private planRuns(ids: string[]): Run[] {
+    const runs: Run[] = [];
+    for (const idHex of ids) {
+      const id = Buffer.from(idHex, 'hex');
+      const loc = this.locate(id, idHex);
+      const last = runs.at(-1);
+      if (last && last.packHex === loc.packIdHex && loc.offset === last.offset + last.length && last.length + loc.length <= MAX_RUN_BYTES) {
+        last.blobs.push({ id, at: last.length, length: loc.length, rawLength: loc.rawLength });
+        last.length += loc.length;
+      } else {
+        runs.push({ packHex: loc.packIdHex, offset: loc.offset, length: loc.length, blobs: [{ id, at: 0, length: loc.length, rawLength: loc.rawLength }] });
+      }
+    }
+    return runs;
+  }
+
+  private async readRun(run: Run): Promise<Buffer[]> {
+    const sealed = await this.fetch(run.packHex, run.offset, run.length, run.blobs[0]!.id.toString('hex'));
+    return Promise.all(run.blobs.map((b) => this.open(b.id, sealed.subarray(b.at, b.at + b.length), b.rawLength, run.packHex)));
+  }
+}
+
+const MAX_RUN_BYTES = 8 * 1024 * 1024;
+
+/** Blobs stored back to back in one pack, read with one request. */
+interface Run {
+  packHex: string;
+  offset: number;
+  length: number;
+  blobs: Array<{ id: Buffer; at: number; length: number; rawLength: number }>;
 }
