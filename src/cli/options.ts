@@ -1,12 +1,11 @@
 // Validation of command-line values, in one place: levels, expiry, the
 // --read-data percentage, locations and paths. Parsers used by commander
 // throw InvalidArgumentError (exit 2 with commander's "option … is invalid").
-import { readdir } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from 'commander';
 import { ArcaError, errorMessage } from '../errors.js';
 import { parseDuration } from '../common/duration.js';
+import { volumeExists } from '../jobs/index.js';
 
 export const MAX_LEVEL = 9;
 
@@ -67,32 +66,12 @@ export function normalizeVolumeLocation(input: string, cwd: string): string {
   return isAbsolute(text) ? resolve(text) : resolve(cwd, text);
 }
 
-/** The local directory of a location, or null when it is not on the local disk. */
-export function localPathOf(location: string): string | null {
-  if (location.startsWith('file://')) {
-    try {
-      return fileURLToPath(location);
-    } catch {
-      return null;
-    }
-  }
-  if (URL_WITH_SCHEME.test(location)) return null;
-  return location;
-}
-
 /**
  * Whether `volume add` will create a new volume (so a prompted password is
- * asked twice): true for an absent or empty local directory. Remote
- * locations cannot be told here, and count as existing.
+ * asked twice): true when the location holds no volume yet.
  */
 export async function willCreateVolume(location: string): Promise<boolean> {
-  const dir = localPathOf(location);
-  if (dir === null) return false;
-  try {
-    return (await readdir(dir)).length === 0;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT';
-  }
+  return !(await volumeExists(location));
 }
 
 /** `restore --to PATH`: an absolute path. */

@@ -3,7 +3,7 @@
 // CLI and server call only this.
 
 export * from './types.js';
-export { initOrAttachVolume, openVolume, type OpenVolume } from './volume-service.js';
+export { initOrAttachVolume, openVolume, volumeExists, type OpenVolume } from './volume-service.js';
 export { listBackups, resolveBackupId, chooseParent, toBackupInfo } from './backup-info.js';
 export { runBackup, type BackupOptions } from './backup-job.js';
 export { runRestore, type RestoreOptions } from './restore-job.js';

@@ -1,6 +1,7 @@
 // Opening and creating volumes for jobs: location → backend → repository.
 
 import { openBackend } from '../backend/open-backend.js';
+import { isArcaError } from '../errors.js';
 import { Repository } from '../repository/repository.js';
 import type { InitOptions } from '../repository/repository.js';
 import type { VolumeRef } from './types.js';
@@ -26,6 +27,22 @@ export async function initOrAttachVolume(
     }
     const repo = await Repository.init(backend, password, opts);
     return { created: true, volumeId: repo.config.id };
+  } finally {
+    await backend.close();
+  }
+}
+
+/** True when `location` already holds a volume; false when it is absent or empty (volume add would create one). */
+export async function volumeExists(location: string): Promise<boolean> {
+  let backend;
+  try {
+    backend = await openBackend(location);
+  } catch (err) {
+    if (isArcaError(err, 'NOT_FOUND')) return false; // the folder does not exist yet
+    throw err;
+  }
+  try {
+    return await Repository.exists(backend);
   } finally {
     await backend.close();
   }

@@ -61,6 +61,10 @@ export async function initOrAttachVolume(location: string, password: string) {
   return { created: true, volumeId: id };
 }
 
+export async function volumeExists(location: string): Promise<boolean> {
+  return fake.volumes.has(location);
+}
+
 export async function openVolume(ref: VolumeRef, password: string): Promise<OpenVolume> {
   const v = fake.volumes.get(ref.location);
   if (!v) throw new ArcaError('NOT_FOUND', `nothing at ${ref.location}`);

@@ -6,7 +6,6 @@ import { Command, CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import {
   expiresAtFrom,
-  localPathOf,
   normalizeVolumeLocation,
   parseExpire,
   parseLevel,
@@ -101,12 +100,6 @@ describe('locations and paths', () => {
     expect(code(() => normalizeVolumeLocation('  ', '/cwd'))).toBe('USAGE');
   });
 
-  it('knows which locations are local', () => {
-    expect(localPathOf('/srv/vol')).toBe('/srv/vol');
-    expect(localPathOf('file:///srv/vol')).toBe('/srv/vol');
-    expect(localPathOf('s3://bucket/x')).toBeNull();
-  });
-
   it('tells whether volume add will create a volume', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'arca-opt-'));
     try {
@@ -116,7 +109,6 @@ describe('locations and paths', () => {
       expect(await willCreateVolume(pathToFileURL(join(dir, 'empty')).href)).toBe(true);
       writeFileSync(join(dir, 'empty', 'config'), 'x');
       expect(await willCreateVolume(join(dir, 'empty'))).toBe(false);
-      expect(await willCreateVolume('s3://bucket/x')).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
