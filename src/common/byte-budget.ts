@@ -24,6 +24,12 @@ export class ByteBudget {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** Swaps `from` held bytes for `to` (memory that changed form); never waits. */
+  exchange(from: number, to: number): void {
+    this.used += to;
+    this.release(from);
+  }
+
   release(n: number): void {
     this.used -= n;
     const waiters = this.waiters;

@@ -1,30 +1,31 @@
-// A pool of worker threads that seal (compress + encrypt) and open (decrypt +
-// decompress + verify) blobs, so both cores stay busy. Callers bound their own
-// in-flight work; the pool queues FIFO and never drops a request.
+// A pool of worker threads that store (hash, then compress + encrypt unless
+// the volume holds the blob) and open (decrypt + decompress + verify) blobs,
+// so both cores stay busy and the main thread only chunks and routes. Callers
+// bound their own in-flight work; the pool queues FIFO and never drops a request.
 
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ArcaError, type ErrorCode } from '../errors.js';
+import { ArcaError } from '../errors.js';
 import type { ContentKeys } from './keys.js';
-import { openBlob, sealBlob } from './blob-codec.js';
+import { blobId, openBlob, sealBlob } from './blob-codec.js';
+import { KnownIds } from './known-ids.js';
+import { packBuffers, type BatchItem, type BatchReply, type BatchRequest, type ControlMessage } from './blob-batch.js';
 
-export type WorkerRequest =
-  | { seq: number; op: 'seal'; plaintext: Uint8Array }
-  | { seq: number; op: 'open'; id: Uint8Array; sealed: Uint8Array; rawLength: number };
-
-export type WorkerReply =
-  | { seq: number; ok: true; data: Uint8Array }
-  | { seq: number; ok: false; code: ErrorCode | 'INTERNAL'; message: string };
+/** What `store` learned: the blob's id, and its sealed bytes unless the known-id set said the volume holds it. */
+export interface StoreResult {
+  id: Buffer;
+  sealed: Buffer | null;
+}
 
 interface Pending {
-  resolve: (b: Buffer) => void;
+  resolve: (r: StoreResult | Buffer) => void;
   reject: (e: Error) => void;
 }
 
 type RequestBody =
-  | { op: 'seal'; plaintext: Uint8Array }
+  | { op: 'store'; plaintext: Uint8Array }
   | { op: 'open'; id: Uint8Array; sealed: Uint8Array; rawLength: number };
 
 /**
@@ -40,10 +41,6 @@ function workerSpec(): { entry: string | URL; eval: boolean } {
   const worker = new URL('./blob-worker.ts', self).href;
   const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(worker)}); });`;
   return { entry: code, eval: true };
-}
-
-function ownsBuffer(d: Uint8Array): boolean {
-  return d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer;
 }
 
 const PIPELINE_DEPTH = 4;
@@ -67,6 +64,7 @@ export class BlobPool {
   private flushScheduled = false;
   private closed = false;
   private failure: Error | undefined;
+  private known: KnownIds | null = null;
 
   constructor(
     private readonly keys: ContentKeys,
@@ -79,7 +77,7 @@ export class BlobPool {
         eval: spec.eval,
         workerData: { encKey: keys.encKey, idKey: keys.idKey, zstdLevel: opts.zstdLevel },
       });
-      w.on('message', (replies: WorkerReply[]) => this.onReplies(w, replies));
+      w.on('message', (reply: BatchReply) => this.onReplies(w, reply));
       w.on('error', (err) => this.onCrash(err));
       w.on('exit', (code) => {
         if (!this.closed) this.onCrash(new Error(`blob worker exited with code ${code}`));
@@ -94,20 +92,34 @@ export class BlobPool {
   }
 
   /**
-   * Compresses (when it pays) and encrypts one blob. The pool takes ownership
-   * of `plaintext`: when it owns its whole ArrayBuffer, that memory is moved to
-   * the worker (no copy) and the caller must not touch it again. (`open` moves
-   * `sealed` the same way.)
+   * Tells the workers which blob ids the volume holds (a hint for `store`), or
+   * null to seal everything. Applies to requests submitted after this call.
    */
-  seal(plaintext: Uint8Array): Promise<Buffer> {
-    if (this.workers.length === 0) return this.inline(() => sealBlob(this.keys.encKey, plaintext, this.opts.zstdLevel));
-    return this.submit({ op: 'seal', plaintext });
+  setKnownIds(known: KnownIds | null): void {
+    this.known = known;
+    const msg: ControlMessage = { control: 'known-ids', buffer: known ? known.buffer : null };
+    for (const w of this.workers) w.postMessage(msg);
+  }
+
+  /**
+   * Computes a blob's id and, unless the known-id set says the volume holds
+   * it, compresses (when it pays) and encrypts it. The bytes are copied into
+   * the next batch; results are views into their batch's reply buffer.
+   */
+  store(plaintext: Uint8Array): Promise<StoreResult> {
+    if (this.workers.length === 0) {
+      return this.inline(() => {
+        const id = blobId(this.keys.idKey, plaintext);
+        return { id, sealed: this.known?.has(id) ? null : sealBlob(this.keys.encKey, plaintext, this.opts.zstdLevel) };
+      });
+    }
+    return this.submit({ op: 'store', plaintext }) as Promise<StoreResult>;
   }
 
   /** Decrypts, decompresses and verifies one blob against its id. */
   open(id: Uint8Array, sealed: Uint8Array, rawLength: number): Promise<Buffer> {
     if (this.workers.length === 0) return this.inline(() => openBlob(this.keys, id, sealed, rawLength));
-    return this.submit({ op: 'open', id, sealed, rawLength });
+    return this.submit({ op: 'open', id, sealed, rawLength }) as Promise<Buffer>;
   }
 
   async close(): Promise<void> {
@@ -120,7 +132,7 @@ export class BlobPool {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
-  private inline(fn: () => Buffer): Promise<Buffer> {
+  private inline<T>(fn: () => T): Promise<T> {
     try {
       return Promise.resolve(fn());
     } catch (err) {
@@ -128,14 +140,14 @@ export class BlobPool {
     }
   }
 
-  private submit(body: RequestBody): Promise<Buffer> {
+  private submit(body: RequestBody): Promise<StoreResult | Buffer> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new ArcaError('ABORTED', 'blob pool closed'));
     const seq = ++this.seq;
-    return new Promise<Buffer>((resolve, reject) => {
+    return new Promise<StoreResult | Buffer>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
       this.queue.push({ seq, body });
-      this.queuedBytes += body.op === 'seal' ? body.plaintext.byteLength : body.sealed.byteLength;
+      this.queuedBytes += body.op === 'store' ? body.plaintext.byteLength : body.sealed.byteLength;
       this.pump();
     });
   }
@@ -165,23 +177,32 @@ export class BlobPool {
         this.scheduleFlush();
         return;
       }
-      const batch: WorkerRequest[] = [];
-      const transfer: ArrayBuffer[] = [];
+      const items: BatchItem[] = [];
+      const parts: Uint8Array[] = [];
       let bytes = 0;
-      while (this.queue.length > 0 && bytes < BATCH_BYTES && batch.length < BATCH_ITEMS) {
+      while (this.queue.length > 0 && bytes < BATCH_BYTES && items.length < BATCH_ITEMS) {
         const { seq, body } = this.queue.shift()!;
-        const data = body.op === 'seal' ? body.plaintext : body.sealed;
-        bytes += data.byteLength;
-        // Structured clone copies a view's WHOLE ArrayBuffer (a 16 MiB pack for
-        // one blob read from it), so a view that does not own its memory is
-        // copied down to its own bytes first; owned memory is moved, not copied.
-        const owned = ownsBuffer(data) ? data : new Uint8Array(data); // a copy (Buffer#slice would be a view)
-        transfer.push(owned.buffer as ArrayBuffer);
-        batch.push(body.op === 'seal' ? { seq, op: 'seal', plaintext: owned } : { seq, op: 'open', id: body.id, sealed: owned, rawLength: body.rawLength });
+        if (body.op === 'store') {
+          items.push({ seq, op: 'store', off: 0, len: body.plaintext.byteLength });
+          parts.push(body.plaintext);
+          bytes += body.plaintext.byteLength;
+        } else {
+          items.push({ seq, op: 'open', off: 0, len: body.sealed.byteLength, idOff: 0, rawLength: body.rawLength });
+          parts.push(body.sealed, body.id);
+          bytes += body.sealed.byteLength;
+        }
+      }
+      // One buffer per batch: the bytes are copied once here, and moved (not copied) to the worker.
+      const { data, offsets } = packBuffers(parts);
+      let p = 0;
+      for (const item of items) {
+        item.off = offsets[p++]!;
+        if (item.op === 'open') item.idOff = offsets[p++]!;
       }
       this.queuedBytes -= bytes;
       this.depth.set(w, least + 1);
-      w.postMessage(batch, transfer);
+      const request: BatchRequest = { items, data };
+      w.postMessage(request, [data]);
     }
   }
 
@@ -194,14 +215,16 @@ export class BlobPool {
     });
   }
 
-  private onReplies(w: Worker, replies: WorkerReply[]): void {
+  private onReplies(w: Worker, reply: BatchReply): void {
     this.depth.set(w, this.depth.get(w)! - 1);
-    for (const reply of replies) {
-      const p = this.pending.get(reply.seq);
-      this.pending.delete(reply.seq);
+    const data = Buffer.from(reply.data);
+    for (const item of reply.items) {
+      const p = this.pending.get(item.seq);
+      this.pending.delete(item.seq);
       if (!p) continue;
-      if (reply.ok) p.resolve(Buffer.from(reply.data.buffer, reply.data.byteOffset, reply.data.byteLength));
-      else p.reject(new ArcaError(reply.code, reply.message));
+      if (!item.ok) p.reject(new ArcaError(item.code, item.message));
+      else if (item.idOff < 0) p.resolve(data.subarray(item.off, item.off + item.len));
+      else p.resolve({ id: data.subarray(item.idOff, item.idOff + 32), sealed: item.len < 0 ? null : data.subarray(item.off, item.off + item.len) });
     }
     this.pump();
   }

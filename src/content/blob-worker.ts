@@ -1,10 +1,12 @@
-// Worker-thread body of the blob pool: seals and opens blobs off the main
-// thread (compression + encryption, decryption + decompression + id check).
+// Worker-thread body of the blob pool: for batches of blobs, computes ids and
+// seals (compression + encryption) what the volume may not hold yet, or opens
+// (decryption + decompression + id check) — all off the main thread.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { isArcaError } from '../errors.js';
-import { openBlob, sealBlob } from './blob-codec.js';
-import type { WorkerReply, WorkerRequest } from './blob-pool.js';
+import { blobId, openBlob, sealBlob } from './blob-codec.js';
+import { KnownIds } from './known-ids.js';
+import { packBuffers, type BatchReply, type BatchRequest, type ControlMessage, type ReplyItem } from './blob-batch.js';
 
 interface Init {
   encKey: Uint8Array;
@@ -14,29 +16,45 @@ interface Init {
 
 const init = workerData as Init;
 const keys = { encKey: Buffer.from(init.encKey), idKey: Buffer.from(init.idKey) };
+let known: KnownIds | undefined;
 
-function handle(req: WorkerRequest): WorkerReply {
-  try {
-    if (req.op === 'seal') {
-      const out = sealBlob(keys.encKey, req.plaintext, init.zstdLevel);
-      return { seq: req.seq, ok: true, data: out };
+function onBatch(req: BatchRequest): void {
+  const data = Buffer.from(req.data);
+  const parts: Buffer[] = [];
+  const items: Array<ReplyItem | { seq: number; ok: true; part: number; idPart: number; skipped: boolean }> = [];
+  for (const item of req.items) {
+    try {
+      const bytes = data.subarray(item.off, item.off + item.len);
+      if (item.op === 'store') {
+        const id = blobId(keys.idKey, bytes);
+        const skipped = known?.has(id) ?? false;
+        parts.push(id, skipped ? Buffer.alloc(0) : sealBlob(keys.encKey, bytes, init.zstdLevel));
+        items.push({ seq: item.seq, ok: true, idPart: parts.length - 2, part: parts.length - 1, skipped });
+      } else {
+        parts.push(openBlob(keys, data.subarray(item.idOff, item.idOff + 32), bytes, item.rawLength));
+        items.push({ seq: item.seq, ok: true, idPart: -1, part: parts.length - 1, skipped: false });
+      }
+    } catch (err) {
+      const code = isArcaError(err) ? err.code : 'INTERNAL';
+      items.push({ seq: item.seq, ok: false, code, message: err instanceof Error ? err.message : String(err) });
     }
-    const plain = openBlob(keys, req.id, req.sealed, req.rawLength);
-    return { seq: req.seq, ok: true, data: plain };
-  } catch (err) {
-    const code = isArcaError(err) ? err.code : 'INTERNAL';
-    return { seq: req.seq, ok: false, code, message: err instanceof Error ? err.message : String(err) };
   }
+  const packed = packBuffers(parts);
+  const reply: BatchReply = {
+    data: packed.data,
+    items: items.map((it) => {
+      if (!it.ok || !('part' in it)) return it;
+      const len = it.skipped ? -1 : parts[it.part]!.length;
+      return { seq: it.seq, ok: true, off: packed.offsets[it.part]!, len, idOff: it.idPart >= 0 ? packed.offsets[it.idPart]! : -1 };
+    }),
+  };
+  parentPort?.postMessage(reply, [packed.data]);
 }
 
-parentPort?.on('message', (batch: WorkerRequest[]) => {
-  const replies = batch.map(handle);
-  // Move result memory back when a buffer owns its whole ArrayBuffer; others are copied.
-  const transfer: ArrayBuffer[] = [];
-  for (const r of replies) {
-    if (!r.ok) continue;
-    const d = r.data;
-    if (d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer) transfer.push(d.buffer);
+parentPort?.on('message', (msg: BatchRequest | ControlMessage) => {
+  if ('control' in msg) {
+    known = msg.buffer ? KnownIds.attach(msg.buffer) : undefined;
+    return;
   }
-  parentPort?.postMessage(replies, transfer);
+  onBatch(msg);
 });

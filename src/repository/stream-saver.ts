@@ -18,14 +18,14 @@ export async function saveStream(
   onBytes?: (n: number) => void,
 ): Promise<SavedStream> {
   const chunker = new Chunker(session.repo.config.chunker, session.repo.gearTable);
-  const ids: Buffer[] = [];
+  const pendingIds: Array<Promise<Buffer>> = [];
   let size = 0;
   for await (const chunk of chunkStream(input, chunker)) {
-    const length = chunk.length; // read first: putBlob takes the chunk's memory
-    ids.push(await session.putBlob(BlobType.data, chunk));
-    size += length;
-    onBytes?.(length);
+    size += chunk.length;
+    onBytes?.(chunk.length);
+    pendingIds.push((await session.submit(BlobType.data, chunk)).id);
   }
+  const ids = await Promise.all(pendingIds);
   if (ids.length <= MAX_INLINE_CHUNKS) return { size, fields: { content: ids.map((id) => id.toString('hex')) } };
   const lists: string[] = [];
   for (let i = 0; i < ids.length; i += MAX_INLINE_CHUNKS) {

@@ -1,11 +1,12 @@
 // A writer's session on a volume: deduplicates blobs against the index, seals
 // them in the worker pool, groups them into packs by type, uploads packs, and
 // writes index objects after the packs they name (format §6, §7, §9). Memory is
-// bounded by a byte budget that covers a blob from submission until its pack is
-// stored. Write order: packs → index → manifest.
+// bounded by a byte budget that covers a blob's raw bytes while it is sealed,
+// then its sealed bytes until its pack is stored. Write order: packs → index → manifest.
 
-import { blobId } from '../content/blob-codec.js';
+import { sealBlob } from '../content/blob-codec.js';
 import type { BlobPool } from '../content/blob-pool.js';
+import { KnownIds } from '../content/known-ids.js';
 import { AAD, SEAL_OVERHEAD } from '../content/seal.js';
 import { ArcaError } from '../errors.js';
 import { ByteBudget } from '../common/byte-budget.js';
@@ -67,32 +68,42 @@ export class WriteSession {
   }
 
   async start(): Promise<void> {
+    // Workers skip sealing blobs the volume already holds (a hint they share).
+    const index = this.repo.index;
+    this.opts.pool.setKnownIds(KnownIds.build(index.size, (add) => index.forEach((id) => add(id))));
     await this.lease.start();
   }
 
   /**
-   * Stores a blob unless the volume already has it; returns its id at once
-   * (sealing continues in the background). Takes ownership of `plaintext`.
+   * Stores a blob unless the volume already has it. Resolves once the blob is
+   * admitted (memory budget), with a promise of its id (wrapped, as promises flatten): hashing and sealing
+   * happen in the worker pool, so a caller with many blobs (a stream) submits
+   * them all and awaits the ids at the end. Takes ownership of `plaintext`.
    */
-  async putBlob(type: BlobType, plaintext: Buffer): Promise<Buffer> {
+  async submit(type: BlobType, plaintext: Buffer): Promise<{ id: Promise<Buffer> }> {
     this.throwIfStopped();
-    const id = blobId(this.repo.keys.idKey, plaintext);
-    if (this.repo.index.has(id) || !this.submitted.add(id, NO_PACK, type, 0, 0, 0)) {
-      this.blobsReused++;
-      return id;
-    }
     const rawLength = plaintext.length;
     await this.reserve(rawLength);
     this.throwIfStopped();
     this.sealing++;
-    const task = this.opts.pool
-      .seal(plaintext)
-      .then((sealed) => {
-        if (!this.addSealed(type, id, sealed, rawLength)) this.budget.release(rawLength);
+    const id = this.opts.pool
+      .store(plaintext)
+      .then(({ id, sealed }) => {
+        if (this.repo.index.has(id) || !this.submitted.add(id, NO_PACK, type, 0, 0, 0)) {
+          this.blobsReused++;
+          this.budget.release(rawLength);
+          return Buffer.from(id);
+        }
+        // A known-id hint the real index does not confirm (a fingerprint collision): seal here.
+        const bytes = sealed ?? sealBlob(this.repo.keys.encKey, plaintext, this.repo.config.compression.level);
+        const kept = this.addSealed(type, Buffer.from(id), bytes, rawLength);
+        this.budget.exchange(rawLength, kept ? bytes.length : 0);
+        return Buffer.from(id);
       })
       .catch((err: unknown) => {
         this.fail(err);
         this.budget.release(rawLength);
+        throw err;
       })
       .finally(() => {
         this.sealing--;
@@ -100,8 +111,13 @@ export class WriteSession {
         this.sealWaiters = [];
         for (const w of waiters) w();
       });
-    this.track(task);
-    return id;
+    this.track(id.then(() => undefined, () => undefined));
+    return { id };
+  }
+
+  /** Stores a blob unless the volume already has it; resolves to its id. */
+  async putBlob(type: BlobType, plaintext: Buffer): Promise<Buffer> {
+    return (await this.submit(type, plaintext)).id;
   }
 
   /**
@@ -175,11 +191,12 @@ export class WriteSession {
     if (this.failure) return false;
     let open = this.open.get(type);
     if (!open) {
-      open = { builder: new PackBuilder(type), reserved: 0 };
+      const hint = type === BlobType.data ? this.repo.config.packSize + (1 << 20) : 1 << 20;
+      open = { builder: new PackBuilder(type, hint), reserved: 0 };
       this.open.set(type, open);
     }
     open.builder.add(id, sealed, rawLength);
-    open.reserved += rawLength;
+    open.reserved += sealed.length;
     if (open.builder.byteLength >= this.repo.config.packSize) this.closePack(type);
     return true;
   }

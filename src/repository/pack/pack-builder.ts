@@ -1,5 +1,7 @@
 // Builds one pack in memory: sealed blobs appended, then the sealed footer and
 // its length (format §6). The pack id is the SHA-256 of the finished bytes.
+// Blobs are copied into one growing buffer as they come, so a finished pack
+// is held once (no parts + concatenation at the end).
 
 import { createHash } from 'node:crypto';
 import { AAD, seal } from '../../content/seal.js';
@@ -13,11 +15,16 @@ export interface FinishedPack {
 }
 
 export class PackBuilder {
-  private readonly parts: Buffer[] = [];
+  private buf: Buffer;
   private readonly entries: PackEntry[] = [];
   private size = 0;
 
-  constructor(readonly type: BlobType) {}
+  constructor(
+    readonly type: BlobType,
+    capacityHint = 1 << 20,
+  ) {
+    this.buf = Buffer.allocUnsafeSlow(capacityHint);
+  }
 
   get byteLength(): number {
     return this.size;
@@ -27,18 +34,29 @@ export class PackBuilder {
     return this.entries.length;
   }
 
-  add(id: Buffer, sealed: Buffer, rawLength: number): void {
+  add(id: Buffer, sealed: Uint8Array, rawLength: number): void {
     this.entries.push({ type: this.type, id, offset: this.size, length: sealed.length, rawLength });
-    this.parts.push(sealed);
-    this.size += sealed.length;
+    this.append(sealed);
   }
 
   finish(encKey: Buffer): FinishedPack {
     const footer = seal(encKey, AAD.packFooter, encodeFooter(this.entries));
     const len = Buffer.alloc(4);
     len.writeUInt32LE(footer.length, 0);
-    const bytes = Buffer.concat([...this.parts, footer, len]);
+    this.append(footer);
+    this.append(len);
+    const bytes = this.buf.subarray(0, this.size);
     const id = createHash('sha256').update(bytes).digest();
     return { id, idHex: id.toString('hex'), bytes, entries: this.entries };
+  }
+
+  private append(data: Uint8Array): void {
+    if (this.size + data.length > this.buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.size + data.length));
+      this.buf.copy(bigger, 0, 0, this.size);
+      this.buf = bigger;
+    }
+    this.buf.set(data, this.size);
+    this.size += data.length;
   }
 }

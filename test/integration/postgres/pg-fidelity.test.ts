@@ -27,6 +27,11 @@ INSERT INTO hard (t, b, arr, tarr, j, ts, tz, f, r, n, m, p, iv) VALUES
   (E'unicode \u00e9\u4e2d\U0001F600 \r\n', NULL, '{{1,2},{3,4}}', NULL, 'null', '-infinity', NULL, 1e308, 1.17549435e-38, -0.000000000000000000000000000001, NULL, NULL, NULL);
 CREATE TABLE nopk (a int, b text);
 INSERT INTO nopk VALUES (1, 'dup'), (1, 'dup'), (NULL, NULL), (2, E'\t');
+CREATE TABLE nocols ();
+INSERT INTO nocols DEFAULT VALUES;
+INSERT INTO nocols DEFAULT VALUES;
+CREATE UNLOGGED TABLE scratchpad (k text PRIMARY KEY, v text);
+INSERT INTO scratchpad VALUES ('a', 'b');
 CREATE TABLE uniq (a int NOT NULL UNIQUE, b text);
 INSERT INTO uniq SELECT i, md5(i::text) FROM generate_series(1, 100) i;
 CREATE SEQUENCE far_ahead;

@@ -80,14 +80,15 @@ describe('BlobPool', () => {
   it('seals and opens many blobs concurrently in worker threads, in any order', async () => {
     const plains = Array.from({ length: 300 }, (_, i) => (i % 2 ? randomBytes(5000 + i) : Buffer.from(`text ${i} `.repeat(500))));
     const ids = plains.map((p) => blobId(keys.idKey, p));
-    const sealed = await Promise.all(plains.map((p) => pool.seal(Buffer.from(p))));
-    const opened = await Promise.all(sealed.map((s, i) => pool.open(ids[i]!, s, plains[i]!.length)));
+    const stored = await Promise.all(plains.map((p) => pool.store(Buffer.from(p))));
+    stored.forEach((s, i) => expect(Buffer.from(s.id).equals(ids[i]!)).toBe(true));
+    const opened = await Promise.all(stored.map((s, i) => pool.open(ids[i]!, s.sealed!, plains[i]!.length)));
     opened.forEach((o, i) => expect(o.equals(plains[i]!)).toBe(true));
   });
 
   it('reports a damaged blob as CORRUPT from the worker', async () => {
     const plain = randomBytes(1000);
-    const s = await pool.seal(Buffer.from(plain));
+    const s = Buffer.from((await pool.store(Buffer.from(plain))).sealed!);
     s[20]! ^= 1;
     await expect(pool.open(blobId(keys.idKey, plain), s, 1000)).rejects.toMatchObject({ code: 'CORRUPT' });
   });

@@ -68,3 +68,32 @@ describe('WriteSession', () => {
     expect(s.blobsAdded).toBe(251);
   });
 });
+
+describe('WriteSession known-id hints', () => {
+  it('a hint that the blob is stored, which the index does not confirm, still stores the blob', async () => {
+    const { KnownIds } = await import('../../../src/content/known-ids.js');
+    const { blobId } = await import('../../../src/content/blob-codec.js');
+    const vol = await makeVolume(new MemoryBackend());
+    const { s, pool } = await session(vol);
+    const plain = randomBytes(20_000);
+    const id = blobId(vol.repo.keys.idKey, plain);
+    pool.setKnownIds(KnownIds.build(1, (add) => add(id))); // a lie: the volume does not hold it
+    expect((await s.putBlob(BlobType.data, Buffer.from(plain))).equals(id)).toBe(true);
+    await s.flush();
+    expect(s.blobsAdded).toBe(1);
+    const v = await reopen(vol);
+    await v.repo.loadIndex();
+    expect((await new BlobReader(v.repo, pool).read(id.toString('hex'))).equals(plain)).toBe(true);
+  });
+
+  it('KnownIds finds what it was built from and (almost) nothing else', async () => {
+    const { KnownIds } = await import('../../../src/content/known-ids.js');
+    const ids = Array.from({ length: 5000 }, () => randomBytes(32));
+    const set = KnownIds.build(ids.length, (add) => ids.forEach(add));
+    ids.forEach((id) => expect(set.has(id)).toBe(true));
+    let falseHits = 0;
+    for (let i = 0; i < 5000; i++) if (set.has(randomBytes(32))) falseHits++;
+    expect(falseHits).toBe(0);
+    expect(KnownIds.attach(set.buffer).has(ids[7]!)).toBe(true);
+  });
+});

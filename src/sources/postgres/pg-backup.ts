@@ -1,0 +1,159 @@
+// The PostgreSQL source: one consistent backup from one snapshot. A
+// coordinator opens a READ ONLY REPEATABLE READ transaction, exports its
+// snapshot, reads the catalog and locks the tables (ACCESS SHARE, as pg_dump
+// does); pg_dump writes the schema in that snapshot while `jobs` worker
+// connections (default 2) that imported it COPY the tables in key order and
+// the large objects. Tree:
+//   catalog.json           the table list, sequences' values, matviews, LO metadata
+//   schema.dump            pg_dump --schema-only --format=custom
+//   tables/<s>.<t>.copy    COPY text of each table (names escaped, see escapeName)
+//   large-objects.bin      only when there are large objects
+// `extra` records per table rows, bytes and the SHA-256 of its COPY stream.
+
+import { ArcaError } from '../../errors.js';
+import { BlobType } from '../../repository/pack/pack-footer.js';
+import { saveStream } from '../../repository/stream-saver.js';
+import { encodeTree, type TreeNode } from '../../repository/tree.js';
+import type { Source, SourceBackupContext, SourceBackupResult } from '../source.js';
+import { CATALOG_NODE, SCHEMA_NODE, TABLES_DIR, lockTables, readCatalog, type TableEntry } from './pg-catalog.js';
+import {
+  cancelBackends,
+  closeClient,
+  connect,
+  onAbort,
+  openCoordinator,
+  openSnapshotWorker,
+  stepError,
+  throwIfAborted,
+  type PgClient,
+} from './pg-connect.js';
+import { dumpLargeObjects } from './pg-large-objects.js';
+import { dumpTable, runOnPool, type TableStats } from './pg-table-data.js';
+import { checkTool, dumpSchema, type ToolRun } from './pg-tools.js';
+
+export interface PostgresSourceOptions {
+  /** Parallel data connections (default 2). */
+  jobs?: number;
+}
+
+/** What a PostgreSQL backup records in its manifest's `extra`. */
+export interface PostgresExtra {
+  postgres: {
+    serverVersion: string;
+    tables: TableStats[];
+    largeObjects: { count: number; bytes: number; sha256: string } | null;
+    sequences: number;
+  };
+}
+
+export class PostgresSource implements Source {
+  readonly kind = 'postgres';
+
+  constructor(
+    readonly url: string,
+    private readonly opts: PostgresSourceOptions = {},
+  ) {}
+
+  async estimateBytes(signal?: AbortSignal): Promise<number | null> {
+    throwIfAborted(signal, 'backup');
+    const client = await connect(this.url);
+    try {
+      const r = await client.query<{ n: string }>('SELECT pg_database_size(current_database())::text AS n');
+      return Number(r.rows[0]!.n);
+    } catch {
+      return null;
+    } finally {
+      await closeClient(client);
+    }
+  }
+
+  async backup(ctx: SourceBackupContext): Promise<SourceBackupResult> {
+    throwIfAborted(ctx.signal, 'backup');
+    const jobs = Math.max(1, Math.floor(this.opts.jobs ?? 2));
+    let bytesRead = 0;
+    const onBytes = (n: number) => {
+      bytesRead += n;
+      ctx.onBytes(n);
+    };
+    const { client: coord, snapshot } = await openCoordinator(this.url);
+    const workers: PgClient[] = [];
+    let dump: ToolRun | undefined;
+    let aborted = false;
+    const cancelAll = () => {
+      dump?.child.kill('SIGTERM');
+      void cancelBackends(coord, workers);
+    };
+    const stop = () => {
+      aborted = true;
+      cancelAll();
+    };
+    let unregister = () => undefined as void;
+    try {
+      unregister = onAbort(ctx.signal, 'backup', stop);
+      const major = Math.floor(Number((await coord.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) / 10000);
+      await checkTool('pg_dump', major);
+      const catalog = await readCatalog(coord);
+      await lockTables(coord, catalog);
+      for (let i = 0; i < jobs; i++) workers.push(await openSnapshotWorker(this.url, snapshot));
+      throwIfAborted(ctx.signal, 'backup');
+
+      const run = dumpSchema(this.url, snapshot);
+      dump = run;
+      const schemaNode = saveStream(ctx.session, run.child.stdout!, onBytes).then(async (saved): Promise<TreeNode> => {
+        await run.done;
+        return { name: SCHEMA_NODE, type: 'file', mode: 0o600, size: saved.size, ...saved.fields };
+      });
+      schemaNode.catch(() => undefined); // awaited below
+
+      const tableNodes: TreeNode[] = [];
+      const stats: TableStats[] = [];
+      let loNode: TreeNode | undefined;
+      let loStats: PostgresExtra['postgres']['largeObjects'] = null;
+      type Job = { table: TableEntry } | { largeObjects: true };
+      const work: Job[] = [...catalog.tables].sort((a, b) => b.estimatedBytes - a.estimatedBytes).map((table) => ({ table }));
+      if (catalog.largeObjects.length > 0) work.unshift({ largeObjects: true });
+      await runOnPool(
+        workers,
+        work,
+        async (client, job) => {
+          if ('table' in job) {
+            const r = await dumpTable(client, job.table, ctx.session, onBytes);
+            tableNodes.push(r.node);
+            stats.push(r.stats);
+          } else {
+            const r = await dumpLargeObjects(client, catalog.largeObjects, ctx.session, onBytes);
+            loNode = r.node;
+            loStats = { count: r.stats.rows, bytes: r.stats.bytes, sha256: r.stats.sha256 };
+          }
+        },
+        cancelAll,
+      );
+      const nodes: TreeNode[] = [await schemaNode];
+      throwIfAborted(ctx.signal, 'backup');
+
+      const tablesTree = (await ctx.session.putBlob(BlobType.tree, encodeTree(tableNodes))).toString('hex');
+      nodes.push({ name: TABLES_DIR, type: 'dir', mode: 0o700, subtree: tablesTree });
+      const catalogBytes = Buffer.from(JSON.stringify(catalog, null, 1), 'utf8');
+      const savedCatalog = await saveStream(ctx.session, (async function* () {
+        yield catalogBytes;
+      })());
+      nodes.push({ name: CATALOG_NODE, type: 'file', mode: 0o600, size: savedCatalog.size, ...savedCatalog.fields });
+      if (loNode) nodes.push(loNode);
+      const root = (await ctx.session.putBlob(BlobType.tree, encodeTree(nodes))).toString('hex');
+      stats.sort((a, b) => (a.schema === b.schema ? cmp(a.name, b.name) : cmp(a.schema, b.schema)));
+      const extra: PostgresExtra = { postgres: { serverVersion: catalog.serverVersion, tables: stats, largeObjects: loStats, sequences: catalog.sequences.length } };
+      return { root, files: tableNodes.length + nodes.length - 1, bytesRead, extra: extra as unknown as Record<string, unknown> };
+    } catch (err) {
+      if (aborted || ctx.signal?.aborted) throw new ArcaError('ABORTED', 'backup aborted', { cause: err });
+      throw stepError('backup', err);
+    } finally {
+      unregister();
+      if (dump && dump.child.exitCode === null) dump.child.kill('SIGTERM');
+      await Promise.all([...workers.map((w) => closeClient(w, aborted)), closeClient(coord, aborted)]);
+    }
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,123 @@
+// Table data: one COPY stream per table, saved straight into the volume
+// while its SHA-256 and row count are taken (never a whole table in memory),
+// and loaded back with COPY FROM STDIN, checking the same checksum. A small
+// pool runs one job per connection, several connections in parallel.
+
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { ArcaError } from '../../errors.js';
+import type { BlobReader } from '../../repository/blob-reader.js';
+import { saveStream } from '../../repository/stream-saver.js';
+import type { TreeNode } from '../../repository/tree.js';
+import type { WriteSession } from '../../repository/write-session.js';
+import { copyInSql, copyOutSql, type TableEntry } from './pg-catalog.js';
+import { qualified, stepError, type PgClient } from './pg-connect.js';
+
+export interface TableStats {
+  schema: string;
+  name: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+/** Dumps one table in the worker's snapshot; returns its tree node and stats. */
+export async function dumpTable(
+  client: PgClient,
+  t: TableEntry,
+  session: WriteSession,
+  onBytes: (n: number) => void,
+): Promise<{ node: TreeNode; stats: TableStats }> {
+  const hash = createHash('sha256');
+  const stream = client.query(copyTo(copyOutSql(t)));
+  stream.on('error', () => undefined); // an error surfaces through the iteration below
+  async function* hashed(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      yield chunk;
+    }
+  }
+  let saved;
+  try {
+    saved = await saveStream(session, hashed(), onBytes);
+  } catch (err) {
+    stream.destroy();
+    throw stepError(`dump of table ${t.schema}.${t.name}`, err);
+  }
+  return {
+    node: { name: t.node, type: 'file', mode: 0o600, size: saved.size, ...saved.fields },
+    stats: { schema: t.schema, name: t.name, rows: stream.rowCount, bytes: saved.size, sha256: hash.digest('hex') },
+  };
+}
+
+/** Loads one table from its stored COPY stream; fails (CORRUPT) unless the bytes match the recorded checksum. */
+export async function loadTable(
+  client: PgClient,
+  t: TableEntry,
+  reader: BlobReader,
+  node: TreeNode,
+  expected: TableStats | undefined,
+  onBytes: (n: number) => void,
+): Promise<number> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  async function* content(): AsyncGenerator<Buffer> {
+    for await (const chunk of reader.readContent(node)) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      onBytes(chunk.length);
+      yield chunk;
+    }
+  }
+  // As pg_restore does: TRUNCATE in the loading transaction lets the server
+  // skip WAL (wal_level minimal) and COPY FREEZE write rows already frozen.
+  let sink: ReturnType<typeof copyFrom> | undefined;
+  try {
+    await client.query(`BEGIN; TRUNCATE ONLY ${qualified(t.schema, t.name)}`);
+    sink = client.query(copyFrom(`${copyInSql(t)} WITH (FREEZE)`));
+    await pipeline(Readable.from(content()), sink);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw stepError(`loading table ${t.schema}.${t.name}`, err);
+  }
+  const what = `table ${t.schema}.${t.name}`;
+  if (node.size !== undefined && bytes !== node.size) throw new ArcaError('CORRUPT', `${what}: read ${bytes} bytes, the backup recorded ${node.size}`);
+  if (expected && expected.sha256 !== hash.digest('hex')) throw new ArcaError('CORRUPT', `${what}: the data does not match the checksum recorded at backup time`);
+  if (expected && expected.rows !== sink.rowCount) {
+    throw new ArcaError('CORRUPT', `${what}: loaded ${sink.rowCount} rows, the backup recorded ${expected.rows}`);
+  }
+  return bytes;
+}
+
+/**
+ * Runs `jobs` on `clients` (one job at a time per client). The first failure
+ * stops handing out jobs, calls `onFailure` (to cancel the others) and is
+ * rethrown after every running job has settled.
+ */
+export async function runOnPool<T>(
+  clients: PgClient[],
+  jobs: T[],
+  run: (client: PgClient, job: T) => Promise<void>,
+  onFailure: () => void,
+): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async (client: PgClient) => {
+    while (failure === undefined && next < jobs.length) {
+      const job = jobs[next++]!;
+      try {
+        await run(client, job);
+      } catch (err) {
+        if (failure === undefined) {
+          failure = err;
+          onFailure();
+        }
+      }
+    }
+  };
+  await Promise.all(clients.map(worker));
+  if (failure !== undefined) throw failure;
+}
