@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BlobPool } from '../content/blob-pool.js';
 import { ArcaError } from '../errors.js';
+import { redactSecrets } from '../common/redact.js';
 import { BlobReader } from '../repository/blob-reader.js';
 import { WriteSession } from '../repository/write-session.js';
 import { driverFor } from '../sources/index.js';
@@ -50,7 +51,7 @@ export async function runBackup(opts: BackupOptions): Promise<BackupInfo> {
       version: 1,
       id: randomBytes(16).toString('hex'),
       database: database.name,
-      source: { kind: source.kind, url: database.url },
+      source: { kind: source.kind, url: redactSecrets(database.url) }, // no password in the volume
       level,
       parent: parent?.id ?? null,
       startedAt: startedAt.toISOString(),

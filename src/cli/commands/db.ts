@@ -6,6 +6,7 @@ import { addDatabase, listDatabases } from '../../catalog/index.js';
 import { normalizeDatabaseUrl } from '../../jobs/index.js';
 import type { ContextFactory } from '../context.js';
 import { databasesTable } from '../output.js';
+import { redactSecrets } from '../../common/redact.js';
 
 export function registerDbCommands(program: Command, contextOf: ContextFactory): void {
   const db = program.command('db').description('manage the databases to back up');
@@ -18,14 +19,15 @@ export function registerDbCommands(program: Command, contextOf: ContextFactory):
       const ctx = contextOf(cmd);
       validateName('database', name);
       const record = addDatabase(ctx.catalog(), { name, url: normalizeDatabaseUrl(url) });
-      ctx.output.result(record, () => `added database ${record.name} (${record.url})`);
+      const shown = { ...record, url: redactSecrets(record.url) };
+      ctx.output.result(shown, () => `added database ${shown.name} (${shown.url})`);
     });
 
   db.command('list')
     .description('list the registered databases')
     .action((_opts: unknown, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const databases = listDatabases(ctx.catalog());
+      const databases = listDatabases(ctx.catalog()).map((d) => ({ ...d, url: redactSecrets(d.url) }));
       ctx.output.result(databases, () =>
         databases.length === 0 ? 'no databases registered; add one with: arca db add NAME URL' : databasesTable(databases),
       );

@@ -9,6 +9,7 @@
 // URL, pg and libpq use PGPASSWORD or ~/.pgpass as usual.
 
 import { ArcaError } from '../../errors.js';
+import { redactSecrets } from '../../common/redact.js';
 
 const SCHEME = /^(postgres|postgresql):\/\//i;
 
@@ -18,9 +19,7 @@ export function isPostgresUrl(input: string): boolean {
 
 /** Replaces passwords in URLs and `password=` conninfo words with `***`. */
 export function redactUrl(text: string): string {
-  return text
-    .replace(/((?:postgres|postgresql):\/\/[^:@/\s?#]*):[^@\s]*@/gi, '$1:***@')
-    .replace(/(password\s*=\s*)('[^']*'|\S+)/gi, '$1***');
+  return redactSecrets(text);
 }
 
 function parse(input: string): URL {
