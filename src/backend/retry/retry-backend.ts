@@ -73,17 +73,22 @@ export class RetryBackend implements Backend {
     return this.retry('stat', key, () => this.inner.stat(key));
   }
 
+  /**
+   * A listing that fails part-way is started again; keys already yielded are
+   * skipped, so the caller sees each object once (at the cost of remembering
+   * the yielded keys while the listing runs).
+   */
   async *list(prefix: string): AsyncGenerator<ObjectInfo> {
+    const seen = new Set<string>();
     for (let attempt = 1; ; attempt++) {
-      let yielded = false;
       try {
         for await (const info of this.inner.list(prefix)) {
-          yielded = true;
+          if (seen.has(info.key)) continue;
+          seen.add(info.key);
           yield info;
         }
         return;
       } catch (err) {
-        if (yielded) throw err; // part-way: a retry would repeat objects
         await this.backoff('list', prefix, attempt, err);
       }
     }
