@@ -1,6 +1,7 @@
 // Saves one byte stream (a file's content, a table dump) as data blobs:
 // chunk (FastCDC) → putBlob per chunk; returns the node fields that name the
-// content, spilling long chunk lists into content-list tree blobs (format §8).
+// content, spilling long chunk lists into content-list tree blobs cut at
+// content-defined points (format §8).
 
 import { Chunker, chunkStream } from '../content/chunker.js';
 import { BlobType } from './pack/pack-footer.js';
@@ -28,9 +29,25 @@ export async function saveStream(
   const ids = await Promise.all(pendingIds);
   if (ids.length <= MAX_INLINE_CHUNKS) return { size, fields: { content: ids.map((id) => id.toString('hex')) } };
   const lists: string[] = [];
-  for (let i = 0; i < ids.length; i += MAX_INLINE_CHUNKS) {
-    const listId = await session.putBlob(BlobType.tree, Buffer.concat(ids.slice(i, i + MAX_INLINE_CHUNKS)));
-    lists.push(listId.toString('hex'));
+  let start = 0;
+  for (let i = 0; i < ids.length; i++) {
+    if (i + 1 === ids.length || endsContentList(ids[i]!) || i + 1 - start >= MAX_LIST_IDS) {
+      const listId = await session.putBlob(BlobType.tree, Buffer.concat(ids.slice(start, i + 1)));
+      lists.push(listId.toString('hex'));
+      start = i + 1;
+    }
   }
   return { size, fields: { contentLists: lists } };
 }
+
+/**
+ * Content lists are cut where the content says (format §8): after an id whose
+ * first two bytes, little-endian, are below 16 — about one id in 4096, since
+ * ids are uniform — so after an edit the lists resynchronize and the unchanged
+ * stretches of a large file reuse their list blobs.
+ */
+function endsContentList(id: Buffer): boolean {
+  return (id[0]! | (id[1]! << 8)) < 16;
+}
+
+const MAX_LIST_IDS = 16384;

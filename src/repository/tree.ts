@@ -18,7 +18,7 @@ export interface TreeNode {
   dev?: number;
   /** Hex ids of the data blobs, in order (≤ 4096), or … */
   content?: string[];
-  /** … hex ids of tree blobs holding the raw 32-byte ids, 4096 per list. */
+  /** … hex ids of tree blobs holding the raw 32-byte ids (content-defined lists, format §8). */
   contentLists?: string[];
   subtree?: string;
   target?: string;
@@ -29,7 +29,8 @@ export interface Tree {
   nodes: TreeNode[];
 }
 
-export const MAX_INLINE_CHUNKS = 4096;
+/** Files with more chunks than this list them in content-list blobs. */
+export const MAX_INLINE_CHUNKS = 256;
 
 /** The node's name as bytes (so sorting and restoring are exact). */
 export function nodeNameBytes(node: TreeNode): Buffer {
