@@ -76,11 +76,11 @@ export class BlobReader {
 
   /**
    * Streams a file node's bytes in order. Blobs that lie back to back in one
-   * pack are fetched with one ranged read (up to 4 MiB) and yielded as one
+   * pack are fetched with one ranged read (up to 2 MiB) and yielded as one
    * buffer, and runs are read
    * ahead up to `aheadBytes`.
    */
-  async *readContent(node: TreeNode, aheadBytes = 16 * 1024 * 1024): AsyncGenerator<Buffer> {
+  async *readContent(node: TreeNode, aheadBytes = 8 * 1024 * 1024): AsyncGenerator<Buffer> {
     const runs = this.planRuns(await this.contentIds(node));
     const queue: Array<{ bytes: number; blobs: Promise<Buffer[]> }> = [];
     let next = 0;
@@ -127,7 +127,7 @@ export class BlobReader {
   }
 }
 
-const MAX_RUN_BYTES = 4 * 1024 * 1024;
+const MAX_RUN_BYTES = 2 * 1024 * 1024;
 
 /** Blobs stored back to back in one pack, read with one request. */
 interface Run {

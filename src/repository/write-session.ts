@@ -25,7 +25,7 @@ export interface WriteSessionOptions {
   purpose: string;
   pool: BlobPool;
   signal?: AbortSignal;
-  /** Bytes of blobs in flight (sealing, in open packs, uploading). Default 4 packs. */
+  /** Bytes of blobs in flight (sealing, in open packs, uploading). Default 2 packs. */
   budgetBytes?: number;
   /** Write an index object at least this often while packs are stored (ms). */
   indexFlushMs?: number;
@@ -60,7 +60,7 @@ export class WriteSession {
     private readonly opts: WriteSessionOptions,
   ) {
     this.lease = new SessionLease(repo.backend, repo.keys.encKey, opts.purpose);
-    this.budget = new ByteBudget(opts.budgetBytes ?? 4 * repo.config.packSize);
+    this.budget = new ByteBudget(opts.budgetBytes ?? 2 * repo.config.packSize);
   }
 
   get sessionId(): string {
