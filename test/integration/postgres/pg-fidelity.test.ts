@@ -9,6 +9,7 @@ import { runBackup, runRestore } from '../../../src/jobs/index.js';
 import type { PostgresExtra } from '../../../src/sources/postgres/index.js';
 import { makeVolume, reopen } from '../../unit/repository/fixtures.js';
 import { createDb, describeDb, dropScratch, leftoverRestoreDbs, scratchName, sql, urlOf } from './pg-helpers.js';
+import { datasetPath } from '../../helpers/shared.js';
 
 export const HARD = String.raw`
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
@@ -101,7 +102,7 @@ describe('postgres fidelity', () => {
 
   it('Chinook restores with equal schema and data', async () => {
     // The script creates and connects to a database named chinook: load only what follows `\c chinook;`.
-    const script = readFileSync('/work/shared/datasets/chinook-postgres.sql', 'utf8');
+    const script = readFileSync(datasetPath('chinook-postgres.sql'), 'utf8');
     const db = await createDb({ text: script.slice(script.indexOf('\\c chinook;') + '\\c chinook;'.length) });
     const { target } = await roundTrip(db);
     const [src, dst] = [await describeDb(db), await describeDb(target)];
@@ -110,7 +111,7 @@ describe('postgres fidelity', () => {
   });
 
   it('the Pagila schema (partitions, triggers, functions, domains, enums, a matview) restores equal, with some rows', async () => {
-    const db = await createDb({ file: '/work/shared/datasets/pagila-schema.sql' });
+    const db = await createDb({ file: datasetPath('pagila-schema.sql') });
     await sql(db, "INSERT INTO language (name) VALUES ('English'), ('Italian')");
     await sql(db, "INSERT INTO actor (first_name, last_name) VALUES ('PENELOPE', 'GUINESS'), ('NICK', 'WAHLBERG')");
     const { target } = await roundTrip(db);

@@ -10,8 +10,9 @@ import Database from 'better-sqlite3';
 import { schemaOf, tableStats } from '../../../src/sources/sqlite/sqlite-stats.js';
 import { sqlitePath, toSqliteUrl } from '../../../src/sources/sqlite/sqlite-url.js';
 import { tempDir } from '../repository/fixtures.js';
+import { datasetPath } from '../../helpers/shared.js';
 
-export const CHINOOK = '/work/shared/datasets/chinook.sqlite';
+export const CHINOOK = datasetPath('chinook.sqlite');
 const WRITER = fileURLToPath(new URL('./sqlite-writer.mjs', import.meta.url));
 
 export const asPath = (s: string): string => (s.startsWith('sqlite:') ? sqlitePath(s) : s);
