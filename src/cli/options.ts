@@ -74,9 +74,10 @@ export async function willCreateVolume(location: string): Promise<boolean> {
   return !(await volumeExists(location));
 }
 
-/** `restore --to PATH`: an absolute path. */
+/** `restore --to TARGET`: a database URL as given, or a path made absolute. */
 export function resolveTarget(input: string, cwd: string): string {
-  if (input.trim() === '') throw new ArcaError('USAGE', '--to needs a path');
+  if (input.trim() === '') throw new ArcaError('USAGE', '--to needs a path or a database URL');
+  if (URL_WITH_SCHEME.test(input)) return input;
   return resolve(cwd, input);
 }
 

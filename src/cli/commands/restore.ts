@@ -49,7 +49,7 @@ export function registerRestoreCommand(program: Command, contextOf: ContextFacto
     .command('restore')
     .description('restore a backup into a directory')
     .argument('<id>', 'the backup id or any unique prefix of it')
-    .requiredOption('--to <path>', 'where to restore (must be empty or absent unless --force)')
+    .requiredOption('--to <target>', 'a directory, or a database URL (must be empty or absent unless --force)')
     .option('--force', 'restore into a non-empty target, replacing what is there')
     .option('--volume <volume>', 'the volume holding the backup (default: search all)')
     .action(async (idArg: string, opts: RestoreOptions, cmd: Command) => {

@@ -117,6 +117,7 @@ describe('locations and paths', () => {
   it('resolves the restore target', () => {
     expect(resolveTarget('out', '/cwd')).toBe('/cwd/out');
     expect(resolveTarget('/abs/out', '/cwd')).toBe('/abs/out');
+    expect(resolveTarget('postgres://app@db/restored', '/cwd')).toBe('postgres://app@db/restored');
     expect(code(() => resolveTarget('', '/cwd'))).toBe('USAGE');
   });
 
