@@ -187,7 +187,7 @@ describe('backup, backups, restore', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ target: join(dir, 'out'), backup: { id } });
     expectError(await arca('restore', 'ffffffffffffffffff', '--to', 'out'), 1, /no backup ffffffffffffffffff/);
     expectError(await arca('restore', id, '--to', 'out', '--volume', 'v1'), 1, /no backup/);
-    expectError(await arca('restore', id), 2, /required option '--to <path>' not specified/);
+    expectError(await arca('restore', id), 2, /required option '--to <target>' not specified/);
   });
 
   it('says when a prefix matches backups on several volumes', async () => {
