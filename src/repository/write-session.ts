@@ -27,8 +27,6 @@ export interface WriteSessionOptions {
   signal?: AbortSignal;
   /** Bytes of blobs in flight (sealing, in open packs, uploading). Default 2 packs. */
   budgetBytes?: number;
-  /** Write an index object at least this often while packs are stored (ms). */
-  indexFlushMs?: number;
 }
 
 interface OpenPack {
@@ -48,7 +46,6 @@ export class WriteSession {
   private readonly submitted = new BlobIndex();
   private readonly pending = new Set<Promise<void>>();
   private unindexed: FinishedPack[] = [];
-  private lastIndexFlush = Date.now();
   private indexChain: Promise<void> = Promise.resolve();
   private failure: unknown;
   private sealing = 0;
@@ -216,9 +213,10 @@ export class WriteSession {
         }
         pack.bytes = Buffer.alloc(0);
         this.unindexed.push(pack);
-        if (this.unindexed.length >= 8 || Date.now() - this.lastIndexFlush >= (this.opts.indexFlushMs ?? 3000)) {
-          void this.queueIndexFlush(false);
-        }
+        // Index every stored pack at once, so a killed backup loses at most the
+        // packs in flight; index writes are chained, so packs stored while one
+        // is written share the next index object. (Prune compacts index objects.)
+        void this.queueIndexFlush(false);
       })
       .catch((err: unknown) => this.fail(err))
       .finally(() => this.budget.release(open.reserved));
@@ -242,7 +240,6 @@ export class WriteSession {
     const plain = encodeIndexObject({ sessionId: this.lease.id, superseded: [], packs: packs.map((p) => ({ id: p.id, entries: p.entries })) });
     const stored = await this.repo.putSealedContent(indexKey, AAD.index, plain);
     this.bytesAdded += stored.size;
-    this.lastIndexFlush = Date.now();
   }
 
   private track(task: Promise<void>): void {
