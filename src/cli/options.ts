@@ -110,3 +110,59 @@ export function pickVolume<V extends { name: string }>(volumes: readonly V[], re
   }
   return only;
 }
+
+/** `--max-duration D` as parsed: milliseconds and the text as given (for the error message). */
+export interface MaxDurationOption {
+  ms: number;
+  label: string;
+}
+
+/**
+ * `--max-duration D`: the expiry syntax ("30m", "2h", "1h 30m"), or whole
+ * seconds ("90s") for short limits.
+ */
+export function parseMaxDuration(value: string): MaxDurationOption {
+  const label = value.trim().replace(/\s+/g, ' ');
+  const seconds = /^(\d{1,7})\s*s$/.exec(label);
+  if (seconds) {
+    const ms = Number(seconds[1]) * 1000;
+    if (ms === 0) throw new InvalidArgumentError('the duration must be longer than zero');
+    return { ms, label };
+  }
+  try {
+    return { ms: parseDuration(value), label };
+  } catch (err) {
+    throw new InvalidArgumentError(errorMessage(err));
+  }
+}
+
+export const MAX_JOBS = 16;
+
+/** `--jobs N`: an integer 1–16. */
+export function parseJobs(value: string): number {
+  if (!/^\s*\d{1,2}\s*$/.test(value) || Number(value) < 1 || Number(value) > MAX_JOBS) {
+    throw new InvalidArgumentError(`the number of jobs must be an integer from 1 to ${MAX_JOBS}`);
+  }
+  return Number(value);
+}
+
+const RATE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+};
+
+/** `--rate-limit RATE`: "20MB/s", "500KiB/s", "1.5 GB/s" (the "/s" may be left out) → bytes per second. */
+export function parseRateLimit(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)(?:\/s)?\s*$/i.exec(value);
+  const unit = m ? RATE_UNITS[m[2]!.toLowerCase()] : undefined;
+  const rate = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
+  if (!(rate >= 1024)) {
+    throw new InvalidArgumentError('the rate must be at least 1KiB/s, written like "20MB/s" or "500KiB/s" (B, KB, MB, GB, KiB, MiB, GiB)');
+  }
+  return rate;
+}

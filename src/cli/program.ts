@@ -11,6 +11,7 @@ import { registerBackupCommand } from './commands/backup.js';
 import { registerBackupsCommand } from './commands/backups.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerDbCommands } from './commands/db.js';
+import { registerExportCommand } from './commands/export.js';
 import { registerRestoreCommand } from './commands/restore.js';
 import { registerVolumeCommands } from './commands/volume.js';
 
@@ -52,6 +53,7 @@ export function buildProgram(io: Io, contextOf: ContextFactory): Command {
   registerBackupCommand(program, contextOf);
   registerBackupsCommand(program, contextOf);
   registerRestoreCommand(program, contextOf);
+  registerExportCommand(program, contextOf);
   registerCheckCommand(program, contextOf);
   return program;
 }

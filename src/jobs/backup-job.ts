@@ -1,6 +1,8 @@
 // The backup job: pick the parent for the level, open a write session, let the
 // source write its tree, and commit the manifest last. An aborted or failed
-// backup leaves no manifest (nothing listed), only reusable packs.
+// backup leaves no manifest (nothing listed), only reusable packs. Guard
+// rails: a time limit (stops the job through the same AbortSignal path as an
+// interrupt), `jobs` and a read-rate limit handed to the source.
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -12,6 +14,7 @@ import { WriteSession } from '../repository/write-session.js';
 import { driverFor } from '../sources/index.js';
 import { chooseParent, toBackupInfo } from './backup-info.js';
 import { ProgressMeter } from './progress-meter.js';
+import { TokenBucket } from '../common/rate-limit.js';
 import type { BackupInfo, DatabaseRef, JobContext } from './types.js';
 import type { OpenVolume } from './volume-service.js';
 
@@ -20,13 +23,45 @@ export interface BackupOptions extends JobContext {
   database: DatabaseRef;
   level: number;
   expiresAt: Date | null;
+  /** Stop (ABORTED, nothing listed) when the backup runs longer; `label` is how the user wrote it. */
+  maxDuration?: { ms: number; label: string };
+  /** Parallel connections for sources that can use them (PostgreSQL); the source's default otherwise. */
+  jobs?: number;
+  /** Bytes per second read from the source, for sources that honour it (files). */
+  rateLimit?: number;
+}
+
+/** The user's signal combined with the --max-duration timer; `dispose` clears the timer. */
+function guardSignal(opts: BackupOptions): { signal: AbortSignal | undefined; timedOut: () => boolean; dispose: () => void } {
+  if (!opts.maxDuration) return { signal: opts.signal, timedOut: () => false, dispose: () => undefined };
+  const { ms, label } = opts.maxDuration;
+  const timer = new AbortController();
+  const message = `backup of ${opts.database.name} exceeded --max-duration ${label} and was stopped; nothing was listed`;
+  const handle = setTimeout(() => timer.abort(new ArcaError('ABORTED', message)), ms);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
+  return { signal, timedOut: () => timer.signal.aborted, dispose: () => clearTimeout(handle) };
 }
 
 export async function runBackup(opts: BackupOptions): Promise<BackupInfo> {
-  const { volume, database } = opts;
   if (!Number.isInteger(opts.level) || opts.level < 0 || opts.level > 9) {
     throw new ArcaError('USAGE', `level must be 0–9, not ${opts.level}`);
   }
+  const guard = guardSignal(opts);
+  try {
+    return await backupGuarded(opts, guard.signal);
+  } catch (err) {
+    if (guard.timedOut() && !opts.signal?.aborted) {
+      const reason: unknown = guard.signal?.reason;
+      throw reason instanceof ArcaError ? reason : new ArcaError('ABORTED', 'backup exceeded --max-duration', { cause: err });
+    }
+    throw err;
+  } finally {
+    guard.dispose();
+  }
+}
+
+async function backupGuarded(opts: BackupOptions, signal: AbortSignal | undefined): Promise<BackupInfo> {
+  const { volume, database } = opts;
   const repo = volume.repo;
   const startedAt = new Date();
   const source = driverFor(database.url).open(database.url);
@@ -36,15 +71,18 @@ export async function runBackup(opts: BackupOptions): Promise<BackupInfo> {
   await repo.loadIndex();
 
   const pool = new BlobPool(repo.keys, { zstdLevel: repo.config.compression.level });
-  const session = new WriteSession(repo, { purpose: `backup ${database.name}`, pool, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const session = new WriteSession(repo, { purpose: `backup ${database.name}`, pool, ...(signal ? { signal } : {}) });
+  const bucket = opts.rateLimit !== undefined ? new TokenBucket(opts.rateLimit) : undefined;
   try {
-    const total = opts.onProgress ? await source.estimateBytes(opts.signal) : null;
+    const total = opts.onProgress ? await source.estimateBytes(signal) : null;
     const meter = new ProgressMeter('backup', total, opts.onProgress);
     await session.start();
     const result = await source.backup({
       session,
       ...(parent ? { parent: { manifest: parent, reader: new BlobReader(repo, pool) } } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(signal ? { signal } : {}),
+      ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+      ...(bucket ? { throttle: (n: number) => bucket.take(n, signal) } : {}),
       onBytes: (n) => meter.add(n),
     });
     const manifest = await session.commit({
@@ -67,7 +105,7 @@ export async function runBackup(opts: BackupOptions): Promise<BackupInfo> {
     return toBackupInfo(manifest, volume.ref.name);
   } catch (err) {
     await session.abort().catch(() => undefined);
-    if (opts.signal?.aborted && !(err instanceof ArcaError && err.code === 'ABORTED')) {
+    if (signal?.aborted && !(err instanceof ArcaError && err.code === 'ABORTED')) {
       throw new ArcaError('ABORTED', 'backup aborted', { cause: err });
     }
     throw err;

@@ -7,5 +7,6 @@ export { initOrAttachVolume, openVolume, volumeExists, type OpenVolume } from '.
 export { listBackups, resolveBackupId, chooseParent, toBackupInfo } from './backup-info.js';
 export { runBackup, type BackupOptions } from './backup-job.js';
 export { runRestore, type RestoreOptions } from './restore-job.js';
+export { runExport, defaultExportName, type ExportOptions, type ExportResult } from './export-job.js';
 export { runCheck, type CheckOptions } from './check-job.js';
 export { normalizeDatabaseUrl } from '../sources/index.js';

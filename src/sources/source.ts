@@ -13,6 +13,13 @@
 //   - restore() never leaves a half-written item under its final name, never
 //     overwrites an existing target without `force`, and fails loudly (an
 //     ArcaError) on any damaged or missing blob.
+//   - export() (optional) yields, in order, the bytes of ONE file that the
+//     database's own tools restore without Arca (a tar for directories, the
+//     database file for SQLite, a script for psql/mariadb). It only reads the
+//     volume: writing, temp names and renames are the caller's (export-job.ts).
+//     It fails loudly (an ArcaError) on any damaged or missing blob, so the
+//     caller never renames a partial export into place, and it honours
+//     `signal` (ArcaError 'ABORTED'). Drivers without it cannot export.
 
 import type { BlobReader } from '../repository/blob-reader.js';
 import type { Manifest } from '../repository/manifest.js';
@@ -25,6 +32,10 @@ export interface SourceBackupContext {
   signal?: AbortSignal;
   /** Called with bytes read from the source as they are read. */
   onBytes: (n: number) => void;
+  /** Parallel connections (`--jobs`, 1–16) for sources that can use them; the source's default when absent. */
+  jobs?: number;
+  /** `--rate-limit`: await with the bytes just read; resolves when they may pass. Honoured by: files. */
+  throttle?: (n: number) => Promise<void>;
 }
 
 export interface SourceBackupResult {
@@ -51,6 +62,14 @@ export interface SourceRestoreResult {
   bytesWritten: number;
 }
 
+export interface SourceExportContext {
+  reader: BlobReader;
+  manifest: Manifest;
+  signal?: AbortSignal;
+  /** Called with bytes read from the volume as they are read. */
+  onBytes: (n: number) => void;
+}
+
 export interface Source {
   readonly kind: string;
   readonly url: string;
@@ -67,4 +86,8 @@ export interface SourceDriver {
   normalize(input: string): string | undefined;
   open(url: string): Source;
   restore(ctx: SourceRestoreContext): Promise<SourceRestoreResult>;
+  /** The native-format export (see CONTRACT); absent when not supported. */
+  export?(ctx: SourceExportContext): AsyncIterable<Buffer>;
+  /** The export file's extension without the dot (`tar`, `db`, `sql`). */
+  readonly exportExtension?: string;
 }

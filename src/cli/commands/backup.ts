@@ -1,12 +1,24 @@
 // `arca backup NAME [--volume V] [--level N] [--expire D]`: takes one backup
 // of a registered database and prints its id (the backup object with --json).
+// Guard rails for a live system: --max-duration, --jobs, --rate-limit, and a
+// low CPU/IO priority unless --no-nice.
 import type { Command } from 'commander';
 import { formatBytes, formatDuration } from '../../common/format.js';
 import { validateName } from '../../common/names.js';
+import { lowerOwnPriority } from '../../common/priority.js';
 import { requireDatabase } from '../../catalog/index.js';
 import { runBackup } from '../../jobs/index.js';
 import type { ContextFactory } from '../context.js';
-import { expiresAtFrom, parseExpire, parseLevel, type ExpireOption } from '../options.js';
+import {
+  expiresAtFrom,
+  parseExpire,
+  parseJobs,
+  parseLevel,
+  parseMaxDuration,
+  parseRateLimit,
+  type ExpireOption,
+  type MaxDurationOption,
+} from '../options.js';
 import { shortId } from '../output.js';
 import { openChosenVolume } from '../volumes.js';
 
@@ -14,6 +26,10 @@ interface BackupOptions {
   volume?: string;
   level: number;
   expire?: ExpireOption;
+  maxDuration?: MaxDurationOption;
+  jobs: number;
+  rateLimit?: number;
+  nice: boolean;
 }
 
 export function registerBackupCommand(program: Command, contextOf: ContextFactory): void {
@@ -24,15 +40,29 @@ export function registerBackupCommand(program: Command, contextOf: ContextFactor
     .option('--volume <volume>', 'the volume (may be left out when only one is registered)')
     .option('--level <n>', '0 = full, 1-9 = incremental against the newest backup of a lower level', parseLevel, 0)
     .option('--expire <duration>', 'when the backup may be pruned: "1w 3d", "12h", "30m" or never', parseExpire)
+    .option('--max-duration <duration>', 'stop the backup (nothing listed) when it runs longer: "30m", "2h", "1h 30m", "90s"', parseMaxDuration)
+    .option('--jobs <n>', 'parallel connections to the database, 1-16 (PostgreSQL)', parseJobs, 2)
+    .option('--rate-limit <rate>', 'read at most this much per second from the source, e.g. "20MB/s", "500KiB/s" (directories)', parseRateLimit)
+    .option('--no-nice', 'keep normal CPU and I/O priority (by default the backup and its dump tools run at nice 10, idle I/O)')
     .action(async (name: string, opts: BackupOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
+      if (opts.nice) lowerOwnPriority();
       validateName('database', name);
       const record = requireDatabase(ctx.catalog(), name);
       const volume = await openChosenVolume(ctx, opts.volume);
       const expiresAt = expiresAtFrom(opts.expire, new Date());
       const started = performance.now();
       const backup = await ctx.runJob((job) =>
-        runBackup({ volume, database: { name: record.name, url: record.url }, level: opts.level, expiresAt, ...job }),
+        runBackup({
+          volume,
+          database: { name: record.name, url: record.url },
+          level: opts.level,
+          expiresAt,
+          jobs: opts.jobs,
+          ...(opts.maxDuration ? { maxDuration: opts.maxDuration } : {}),
+          ...(opts.rateLimit !== undefined ? { rateLimit: opts.rateLimit } : {}),
+          ...job,
+        }),
       );
       ctx.output.result(backup, () => backup.id);
       if (!ctx.json && ctx.io.stderr.isTTY) {

@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ArcaError } from '../../errors.js';
 import type { Source, SourceDriver } from '../source.js';
 import { FilesSource } from './files-source.js';
+import { exportFiles } from './files-export.js';
 import { restoreFiles } from './files-restore.js';
 
 function toPath(input: string): string | undefined {
@@ -39,4 +40,6 @@ export const filesDriver: SourceDriver = {
     return new FilesSource(url, fileURLToPath(url));
   },
   restore: restoreFiles,
+  export: exportFiles,
+  exportExtension: 'tar',
 };

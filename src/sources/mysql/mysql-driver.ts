@@ -3,6 +3,7 @@
 
 import type { Source, SourceDriver } from '../source.js';
 import { MysqlSource } from './mysql-backup.js';
+import { exportMysql } from './mysql-export.js';
 import { restoreMysql } from './mysql-restore.js';
 import { isMysqlUrl, normalizeMysqlUrl } from './mysql-url.js';
 
@@ -12,4 +13,6 @@ export const mysqlDriver: SourceDriver = {
   normalize: (input) => normalizeMysqlUrl(input),
   open: (url): Source => new MysqlSource(url),
   restore: restoreMysql,
+  export: exportMysql,
+  exportExtension: 'sql',
 };

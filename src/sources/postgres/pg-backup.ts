@@ -69,7 +69,7 @@ export class PostgresSource implements Source {
 
   async backup(ctx: SourceBackupContext): Promise<SourceBackupResult> {
     throwIfAborted(ctx.signal, 'backup');
-    const jobs = Math.max(1, Math.floor(this.opts.jobs ?? 2));
+    const jobs = Math.max(1, Math.floor(ctx.jobs ?? this.opts.jobs ?? 2));
     let bytesRead = 0;
     const onBytes = (n: number) => {
       bytesRead += n;

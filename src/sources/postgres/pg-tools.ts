@@ -1,11 +1,13 @@
 // The PostgreSQL client tools Arca runs as children (pg_dump, pg_restore):
 // finding them (PATH, or the directory in ARCA_PG_BINDIR), checking that
 // they are new enough for the server, and running them with the password
-// only in their environment. Their stderr becomes the error message.
+// only in their environment (at low I/O priority during a backup, see
+// common/priority.ts). Their stderr becomes the error message.
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { ArcaError, errorMessage } from '../../errors.js';
+import { lowPriorityCommand } from '../../common/priority.js';
 import { childConnection, redactUrl } from './pg-url.js';
 
 export type PgTool = 'pg_dump' | 'pg_restore';
@@ -46,7 +48,9 @@ export interface ToolRun {
 
 function start(tool: PgTool, url: string, args: string[], step: string): ToolRun {
   const { dbnameArg, env } = childConnection(url);
-  const child = spawn(toolPath(tool), [...args, dbnameArg], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // Under `ionice -c3` when the backup runs at low priority (nice is inherited); the password stays in env.
+  const cmd = lowPriorityCommand(toolPath(tool), [...args, dbnameArg]);
+  const child = spawn(cmd.command, cmd.args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (s: string) => {

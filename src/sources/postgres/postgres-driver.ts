@@ -3,6 +3,7 @@
 
 import type { Source, SourceDriver } from '../source.js';
 import { PostgresSource, type PostgresSourceOptions } from './pg-backup.js';
+import { exportPostgres } from './pg-export.js';
 import { restorePostgres } from './pg-restore.js';
 import { isPostgresUrl, normalizePostgresUrl } from './pg-url.js';
 
@@ -17,4 +18,6 @@ export const postgresDriver: SourceDriver = {
   normalize: (input) => normalizePostgresUrl(input),
   open: (url): Source => new PostgresSource(url),
   restore: restorePostgres,
+  export: exportPostgres,
+  exportExtension: 'sql',
 };

@@ -4,6 +4,7 @@
 
 import type { Source, SourceDriver } from '../source.js';
 import { SqliteSource, type SqliteSourceOptions } from './sqlite-backup.js';
+import { exportSqlite } from './sqlite-export.js';
 import { restoreSqlite } from './sqlite-restore.js';
 import { isSqliteUrl, normalizeSqliteUrl } from './sqlite-url.js';
 
@@ -18,4 +19,6 @@ export const sqliteDriver: SourceDriver = {
   normalize: (input) => normalizeSqliteUrl(input),
   open: (url): Source => new SqliteSource(url),
   restore: restoreSqlite,
+  export: exportSqlite,
+  exportExtension: 'db',
 };

@@ -1,0 +1,67 @@
+// `arca export ID [-o FILE] [--force] [--volume V]`: writes one file the
+// database's own tools restore without Arca (a tar for directories, the
+// database file for SQLite, a SQL script for psql or mariadb). Default name
+// `<database>-<yyyymmdd-hhmmss>.<ext>` in the current directory; `-o -` writes
+// to stdout (the summary then goes to stderr). An existing file is kept
+// unless --force.
+import { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import { ArcaError, isArcaError } from '../../errors.js';
+import { formatBytes, formatDuration } from '../../common/format.js';
+import { resolveBackupId, runExport, type OpenVolume } from '../../jobs/index.js';
+import type { ContextFactory, CliContext } from '../context.js';
+import { validateBackupIdArg } from '../options.js';
+import { shortId } from '../output.js';
+import { openVolumes } from '../volumes.js';
+
+interface ExportCliOptions {
+  output?: string;
+  force?: boolean;
+  volume?: string;
+}
+
+/** Finds the one volume holding a backup matching `prefix` (as restore does). */
+async function locateBackup(ctx: CliContext, prefix: string, requested: string | undefined): Promise<{ volume: OpenVolume; backupId: string }> {
+  const volumes = await openVolumes(ctx, requested);
+  const matches: Array<{ volume: OpenVolume; backupId: string }> = [];
+  for (const volume of volumes) {
+    try {
+      matches.push({ volume, backupId: await resolveBackupId(volume, prefix) });
+    } catch (err) {
+      if (!isArcaError(err, 'NOT_FOUND') || volumes.length === 1) throw err;
+    }
+  }
+  const [first, ...others] = matches;
+  if (!first) {
+    throw new ArcaError('NOT_FOUND', volumes.length === 0 ? 'no volume registered; add one with: arca volume add NAME LOCATION' : `no backup ${prefix}`);
+  }
+  if (others.length > 0) {
+    const where = matches.map((m) => `${shortId(m.backupId)} on ${m.volume.ref.name}`).join(', ');
+    throw new ArcaError('AMBIGUOUS', `backup ${prefix} matches several backups (${where}); use --volume or a longer id`);
+  }
+  return first;
+}
+
+export function registerExportCommand(program: Command, contextOf: ContextFactory): void {
+  program
+    .command('export')
+    .description("export a backup as one file the database's own tools restore (tar, SQLite file, SQL script)")
+    .argument('<id>', 'the backup id or any unique prefix of it')
+    .option('-o, --output <file>', 'the file to write, or - for stdout (default: <database>-<yyyymmdd-hhmmss>.<ext> here)')
+    .option('--force', 'overwrite an existing file')
+    .option('--volume <volume>', 'the volume holding the backup (default: search all)')
+    .action(async (idArg: string, opts: ExportCliOptions, cmd: Command) => {
+      const ctx = contextOf(cmd);
+      const prefix = validateBackupIdArg(idArg);
+      if (opts.output === '') throw new ArcaError('USAGE', 'the output file name is empty');
+      const { volume, backupId } = await locateBackup(ctx, prefix, opts.volume);
+      const stdout = ctx.io.stdout instanceof Writable ? ctx.io.stdout : undefined;
+      const started = performance.now();
+      const result = await ctx.runJob((job) =>
+        runExport({ volume, backupId, output: opts.output, cwd: ctx.io.cwd(), force: opts.force === true, ...(stdout ? { stdout } : {}), ...job }),
+      );
+      const line = `exported backup ${shortId(result.backup.id)} of ${result.backup.database} to ${result.target === '-' ? 'stdout' : result.target}: ${formatBytes(result.bytesWritten)} in ${formatDuration(performance.now() - started)}`;
+      if (result.target === '-') ctx.io.stderr.write(`${line}\n`);
+      else ctx.output.result(result, () => line);
+    });
+}

@@ -1,0 +1,75 @@
+// End to end with PostgreSQL: `arca backup --jobs N` opens N data connections
+// in the snapshot, and the dump tool runs at the backup's low priority (nice
+// 10, idle I/O class where ionice exists) with no password on its command
+// line. A wrapper pg_dump (ARCA_PG_BINDIR) records what it sees, then runs
+// the real one.
+
+import { execFileSync } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { arcaOk, freshHome, makeScratch, requireBuiltCli, type Home, type Scratch } from '../../helpers/index.js';
+import { createDb, dropScratch, urlOf } from '../postgres/pg-helpers.js';
+
+const hasIonice = (() => {
+  try {
+    execFileSync('ionice', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+describe('postgres backup guard rails', () => {
+  let scratch: Scratch;
+  let home: Home;
+  let db: string;
+  let bindir: string;
+
+  beforeAll(async () => {
+    requireBuiltCli();
+    scratch = makeScratch('pg-guard-rails');
+    db = await createDb({ text: 'CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY); INSERT INTO a VALUES (1); INSERT INTO b VALUES (2);' });
+    bindir = scratch.path();
+    const real = execFileSync('sh', ['-c', 'command -v pg_dump'], { encoding: 'utf8' }).trim();
+    const count = `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db}' AND pid <> pg_backend_pid()`;
+    writeFileSync(
+      scratch.path('pg_dump'),
+      [
+        '#!/bin/sh',
+        `if [ "$1" = "--version" ]; then exec ${real} --version; fi`,
+        `nice > ${scratch.path('nice')}`,
+        `ionice -p $$ > ${scratch.path('ionice')} 2>/dev/null`,
+        `echo "$@" > ${scratch.path('argv')}`,
+        `psql -X -At -d ${urlOf(db)} -c "${count}" > ${scratch.path('connections')}`,
+        `exec ${real} "$@"`,
+        '',
+      ].join('\n'),
+    );
+    chmodSync(scratch.path('pg_dump'), 0o755);
+    home = await freshHome(scratch.root);
+    await arcaOk(['db', 'add', 'pg', urlOf(db).replace('postgres@', 'postgres:s3cret@')], home.opts);
+  });
+
+  afterAll(async () => {
+    await dropScratch();
+    scratch?.cleanup();
+  });
+
+  const env = () => ({ ...home.opts, env: { ARCA_PG_BINDIR: bindir } });
+
+  it('--jobs 3 opens three data connections besides the coordinator', async () => {
+    await arcaOk(['backup', 'pg', '--jobs', '3'], env());
+    expect(Number(readFileSync(scratch.path('connections'), 'utf8').trim())).toBe(4);
+    await arcaOk(['backup', 'pg', '--jobs', '1'], env());
+    expect(Number(readFileSync(scratch.path('connections'), 'utf8').trim())).toBe(2);
+  });
+
+  it('pg_dump runs at nice 10 (idle I/O where ionice exists), without the password in argv', async () => {
+    await arcaOk(['backup', 'pg'], env());
+    expect(readFileSync(scratch.path('nice'), 'utf8').trim()).toBe('10');
+    if (hasIonice) expect(readFileSync(scratch.path('ionice'), 'utf8')).toMatch(/idle/);
+    expect(readFileSync(scratch.path('argv'), 'utf8')).not.toContain('s3cret');
+    await arcaOk(['backup', 'pg', '--no-nice'], env());
+    expect(readFileSync(scratch.path('nice'), 'utf8').trim()).toBe(String(execFileSync('nice', { encoding: 'utf8' }).trim()));
+  });
+});
