@@ -3,9 +3,10 @@
 // volume that was registered, and closing at the end of the run.
 import { ArcaError, isArcaError } from '../errors.js';
 import { listVolumes, type VolumeRecord } from '../catalog/index.js';
-import { openVolume, type OpenVolume } from '../jobs/index.js';
+import { openVolume, resolveBackupId, type OpenVolume } from '../jobs/index.js';
 import type { CliContext } from './context.js';
 import { pickVolume } from './options.js';
+import { shortId } from './output.js';
 
 export function wrongPassword(volume: string, cause: unknown): ArcaError {
   return new ArcaError('WRONG_PASSWORD', `wrong password for volume ${volume}`, { cause });
@@ -46,4 +47,33 @@ export async function openVolumes(ctx: CliContext, requested: string | undefined
   const opened: OpenVolume[] = [];
   for (const record of chosen) opened.push(await openRegisteredVolume(ctx, record));
   return opened;
+}
+
+/** Finds the one volume holding a backup matching `prefix`. */
+export async function locateBackup(
+  ctx: CliContext,
+  prefix: string,
+  requested: string | undefined,
+): Promise<{ volume: OpenVolume; backupId: string }> {
+  const volumes = await openVolumes(ctx, requested);
+  const matches: Array<{ volume: OpenVolume; backupId: string }> = [];
+  for (const volume of volumes) {
+    try {
+      matches.push({ volume, backupId: await resolveBackupId(volume, prefix) });
+    } catch (err) {
+      if (!isArcaError(err, 'NOT_FOUND') || volumes.length === 1) throw err;
+    }
+  }
+  const [first, ...others] = matches;
+  if (!first) {
+    throw new ArcaError(
+      'NOT_FOUND',
+      volumes.length === 0 ? 'no volume registered; add one with: arca volume add NAME LOCATION' : `no backup ${prefix}`,
+    );
+  }
+  if (others.length > 0) {
+    const where = matches.map((m) => `${shortId(m.backupId)} on ${m.volume.ref.name}`).join(', ');
+    throw new ArcaError('AMBIGUOUS', `backup ${prefix} matches several backups (${where}); use --volume or a longer id`);
+  }
+  return first;
 }

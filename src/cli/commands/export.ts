@@ -6,40 +6,18 @@
 // unless --force.
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { ArcaError, isArcaError } from '../../errors.js';
+import { ArcaError } from '../../errors.js';
 import { formatBytes, formatDuration } from '../../common/format.js';
-import { resolveBackupId, runExport, type OpenVolume } from '../../jobs/index.js';
-import type { ContextFactory, CliContext } from '../context.js';
+import { runExport } from '../../jobs/index.js';
+import type { ContextFactory } from '../context.js';
 import { validateBackupIdArg } from '../options.js';
 import { shortId } from '../output.js';
-import { openVolumes } from '../volumes.js';
+import { locateBackup } from '../volumes.js';
 
 interface ExportCliOptions {
   output?: string;
   force?: boolean;
   volume?: string;
-}
-
-/** Finds the one volume holding a backup matching `prefix` (as restore does). */
-async function locateBackup(ctx: CliContext, prefix: string, requested: string | undefined): Promise<{ volume: OpenVolume; backupId: string }> {
-  const volumes = await openVolumes(ctx, requested);
-  const matches: Array<{ volume: OpenVolume; backupId: string }> = [];
-  for (const volume of volumes) {
-    try {
-      matches.push({ volume, backupId: await resolveBackupId(volume, prefix) });
-    } catch (err) {
-      if (!isArcaError(err, 'NOT_FOUND') || volumes.length === 1) throw err;
-    }
-  }
-  const [first, ...others] = matches;
-  if (!first) {
-    throw new ArcaError('NOT_FOUND', volumes.length === 0 ? 'no volume registered; add one with: arca volume add NAME LOCATION' : `no backup ${prefix}`);
-  }
-  if (others.length > 0) {
-    const where = matches.map((m) => `${shortId(m.backupId)} on ${m.volume.ref.name}`).join(', ');
-    throw new ArcaError('AMBIGUOUS', `backup ${prefix} matches several backups (${where}); use --volume or a longer id`);
-  }
-  return first;
 }
 
 export function registerExportCommand(program: Command, contextOf: ContextFactory): void {
