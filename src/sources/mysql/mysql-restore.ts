@@ -22,7 +22,8 @@ import type { SourceRestoreContext, SourceRestoreResult } from '../source.js';
 import type { MysqlExtra } from './mysql-backup.js';
 import { CATALOG_NODE, TABLES_DIR, parseCatalog, type MysqlCatalog, type SchemaObject } from './mysql-catalog.js';
 import { close, connect, killQueries, onAbort, query, quoteIdent, quoteString, stepError, throwIfAborted, type MyConn } from './mysql-connect.js';
-import { loadTable, runOnPool } from './mysql-table-data.js';
+import { loadTable } from './mysql-table-data.js';
+import { runOnPool } from '../../common/run-on-pool.js';
 import { databaseOf, hostOf, normalizeMysqlUrl, redactUrl } from './mysql-url.js';
 
 const RESTORE_JOBS = 2;

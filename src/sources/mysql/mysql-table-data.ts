@@ -188,27 +188,3 @@ export async function loadTable(
   return bytes;
 }
 
-/**
- * Runs `jobs` on `conns` (one job at a time per connection). The first
- * failure stops handing out jobs, calls `onFailure` and is rethrown after
- * every running job has settled.
- */
-export async function runOnPool<T>(conns: MyConn[], jobs: T[], run: (conn: MyConn, job: T) => Promise<void>, onFailure: () => void): Promise<void> {
-  let next = 0;
-  let failure: unknown;
-  const worker = async (conn: MyConn) => {
-    while (failure === undefined && next < jobs.length) {
-      const job = jobs[next++]!;
-      try {
-        await run(conn, job);
-      } catch (err) {
-        if (failure === undefined) {
-          failure = err;
-          onFailure();
-        }
-      }
-    }
-  };
-  await Promise.all(conns.map(worker));
-  if (failure !== undefined) throw failure;
-}

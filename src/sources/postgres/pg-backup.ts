@@ -28,7 +28,8 @@ import {
   type PgClient,
 } from './pg-connect.js';
 import { dumpLargeObjects } from './pg-large-objects.js';
-import { dumpTable, runOnPool, type TableStats } from './pg-table-data.js';
+import { dumpTable, type TableStats } from './pg-table-data.js';
+import { runOnPool } from '../../common/run-on-pool.js';
 import { checkTool, dumpSchema, type ToolRun } from './pg-tools.js';
 
 export interface PostgresSourceOptions {

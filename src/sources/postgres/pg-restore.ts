@@ -36,7 +36,8 @@ import type { PostgresExtra } from './pg-backup.js';
 import { CATALOG_NODE, LARGE_OBJECTS_NODE, SCHEMA_NODE, TABLES_DIR, parseCatalog, type PgCatalog, type TableEntry } from './pg-catalog.js';
 import { cancelBackends, closeClient, connect, onAbort, qualified, quoteIdent, stepError, throwIfAborted, type PgClient } from './pg-connect.js';
 import { createLargeObjects, loadLargeObjects } from './pg-large-objects.js';
-import { loadTable, runOnPool } from './pg-table-data.js';
+import { loadTable } from './pg-table-data.js';
+import { runOnPool } from '../../common/run-on-pool.js';
 import { checkTool, restoreSection } from './pg-tools.js';
 import { databaseOf, hostOf, normalizePostgresUrl, redactUrl, withDatabase } from './pg-url.js';
 

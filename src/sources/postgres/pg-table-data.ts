@@ -92,32 +92,3 @@ export async function loadTable(
   return bytes;
 }
 
-/**
- * Runs `jobs` on `clients` (one job at a time per client). The first failure
- * stops handing out jobs, calls `onFailure` (to cancel the others) and is
- * rethrown after every running job has settled.
- */
-export async function runOnPool<T>(
-  clients: PgClient[],
-  jobs: T[],
-  run: (client: PgClient, job: T) => Promise<void>,
-  onFailure: () => void,
-): Promise<void> {
-  let next = 0;
-  let failure: unknown;
-  const worker = async (client: PgClient) => {
-    while (failure === undefined && next < jobs.length) {
-      const job = jobs[next++]!;
-      try {
-        await run(client, job);
-      } catch (err) {
-        if (failure === undefined) {
-          failure = err;
-          onFailure();
-        }
-      }
-    }
-  };
-  await Promise.all(clients.map(worker));
-  if (failure !== undefined) throw failure;
-}
