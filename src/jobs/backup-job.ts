@@ -71,8 +71,14 @@ async function backupGuarded(opts: BackupOptions, signal: AbortSignal | undefine
   await repo.loadIndex();
 
   const pool = new BlobPool(repo.keys, { zstdLevel: repo.config.compression.level });
-  const session = new WriteSession(repo, { purpose: `backup ${database.name}`, pool, ...(signal ? { signal } : {}) });
   const bucket = opts.rateLimit !== undefined ? new TokenBucket(opts.rateLimit) : undefined;
+  const session = new WriteSession(repo, {
+    purpose: `backup ${database.name}`,
+    pool,
+    ...(signal ? { signal } : {}),
+    // --rate-limit: every source's bytes pass through saveStream, which awaits this.
+    ...(bucket ? { throttle: (n: number) => bucket.take(n, signal) } : {}),
+  });
   try {
     const total = opts.onProgress ? await source.estimateBytes(signal) : null;
     const meter = new ProgressMeter('backup', total, opts.onProgress);
@@ -82,7 +88,6 @@ async function backupGuarded(opts: BackupOptions, signal: AbortSignal | undefine
       ...(parent ? { parent: { manifest: parent, reader: new BlobReader(repo, pool) } } : {}),
       ...(signal ? { signal } : {}),
       ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
-      ...(bucket ? { throttle: (n: number) => bucket.take(n, signal) } : {}),
       onBytes: (n) => meter.add(n),
     });
     const manifest = await session.commit({

@@ -4,6 +4,7 @@
 // content-defined points (format §8).
 
 import { Chunker, chunkStream } from '../content/chunker.js';
+import { throttled } from '../common/rate-limit.js';
 import { BlobType } from './pack/pack-footer.js';
 import { MAX_INLINE_CHUNKS, type TreeNode } from './tree.js';
 import type { WriteSession } from './write-session.js';
@@ -21,7 +22,8 @@ export async function saveStream(
   const chunker = new Chunker(session.repo.config.chunker, session.repo.gearTable);
   const pendingIds: Array<Promise<Buffer>> = [];
   let size = 0;
-  for await (const chunk of chunkStream(input, chunker)) {
+  const source = session.throttle ? throttled(input, session.throttle) : input;
+  for await (const chunk of chunkStream(source, chunker)) {
     size += chunk.length;
     onBytes?.(chunk.length);
     pendingIds.push((await session.submit(BlobType.data, chunk)).id);

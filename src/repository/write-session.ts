@@ -25,6 +25,8 @@ export interface WriteSessionOptions {
   purpose: string;
   pool: BlobPool;
   signal?: AbortSignal;
+  /** `--rate-limit`: awaited with the size of each piece of source data before it is stored. */
+  throttle?: (n: number) => Promise<void>;
   /** Bytes of blobs in flight (sealing, in open packs, uploading). Default 2 packs. */
   budgetBytes?: number;
 }
@@ -58,6 +60,10 @@ export class WriteSession {
   ) {
     this.lease = new SessionLease(repo.backend, repo.keys.encKey, opts.purpose);
     this.budget = new ByteBudget(opts.budgetBytes ?? 2 * repo.config.packSize);
+  }
+
+  get throttle(): ((n: number) => Promise<void>) | undefined {
+    return this.opts.throttle;
   }
 
   get sessionId(): string {

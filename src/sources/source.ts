@@ -34,8 +34,6 @@ export interface SourceBackupContext {
   onBytes: (n: number) => void;
   /** Parallel connections (`--jobs`, 1–16) for sources that can use them; the source's default when absent. */
   jobs?: number;
-  /** `--rate-limit`: await with the bytes just read; resolves when they may pass. Honoured by: files. */
-  throttle?: (n: number) => Promise<void>;
 }
 
 export interface SourceBackupResult {

@@ -10,7 +10,6 @@ import { ArcaError, errorMessage } from '../../errors.js';
 import { BlobType } from '../../repository/pack/pack-footer.js';
 import { encodeTree, nameFields, nodeNameBytes, targetFields, type TreeNode } from '../../repository/tree.js';
 import { saveStream } from '../../repository/stream-saver.js';
-import { throttled } from '../../common/rate-limit.js';
 import type { Source, SourceBackupContext, SourceBackupResult } from '../source.js';
 
 const SLASH = Buffer.from('/');
@@ -151,7 +150,7 @@ export class FilesSource implements Source {
     const input = createReadStream(path, { highWaterMark: 1 << 20 });
     let saved;
     try {
-      saved = await saveStream(ctx.session, ctx.throttle ? throttled(input, ctx.throttle) : input, (n) => {
+      saved = await saveStream(ctx.session, input, (n) => {
         state.bytesRead += n;
         ctx.onBytes(n);
       });

@@ -73,3 +73,31 @@ describe('postgres backup guard rails', () => {
     expect(readFileSync(scratch.path('nice'), 'utf8').trim()).toBe(String(execFileSync('nice', { encoding: 'utf8' }).trim()));
   });
 });
+
+describe('postgres backup --rate-limit', () => {
+  let scratch: Scratch;
+  let home: Home;
+
+  beforeAll(async () => {
+    requireBuiltCli();
+    scratch = makeScratch('pg-rate-limit');
+    // about 3 MB of table data
+    const db = await createDb({ text: "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, repeat(md5(g::text), 3) FROM generate_series(1, 30000) g;" });
+    home = await freshHome(scratch.root);
+    await arcaOk(['db', 'add', 'pg', urlOf(db)], home.opts);
+  });
+
+  afterAll(async () => {
+    await dropScratch();
+    scratch?.cleanup();
+  });
+
+  it('a database source is read no faster than the limit (the limiter can only slow it down)', async () => {
+    const started = Date.now();
+    const out = await arcaOk(['backup', 'pg', '--rate-limit', '1MB/s', '--json'], home.opts);
+    const elapsed = Date.now() - started;
+    const backup = JSON.parse(out.stdout) as { bytesRead: number };
+    expect(backup.bytesRead).toBeGreaterThan(2_500_000);
+    expect(elapsed).toBeGreaterThanOrEqual(((backup.bytesRead - 1_000_000) / 1_000_000) * 1000);
+  });
+});
