@@ -3,21 +3,14 @@
 // run can be replayed from the seed it printed.
 
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { mulberry32 } from '../../src/common/prng.js';
 
 /** A seeded PRNG (mulberry32): `next()` in [0, 1), plus a few helpers. */
 export class Prng {
-  private state: number;
+  readonly next: () => number;
 
   constructor(readonly seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
 
   /** An integer in [min, max] (both inclusive). */

@@ -8,6 +8,7 @@
 
 import { randomInt } from 'node:crypto';
 import { BackendError, type Backend, type ByteRange, type ObjectInfo } from '../backend.js';
+import { mulberry32 } from '../../common/prng.js';
 
 export type BackendOperation = 'put' | 'get' | 'stat' | 'list' | 'delete';
 export const BACKEND_OPERATIONS: readonly BackendOperation[] = ['put', 'get', 'stat', 'list', 'delete'];
@@ -35,17 +36,7 @@ function zeroCounts(): OperationCounts {
   return { put: 0, get: 0, stat: 0, list: 0, delete: 0 };
 }
 
-/** mulberry32: a small, fast, seedable PRNG, good enough for test decisions. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -15,6 +15,7 @@ import {
   type ChunkerParams,
 } from '../../../src/content/chunker.js';
 import { gearTable } from '../../../src/content/gear.js';
+import { mulberry32 } from '../../../src/common/prng.js';
 
 /** Deterministic pseudo-random bytes: the AES-256-CTR keystream of a seed. */
 function bytes(n: number, seed = 1): Buffer {
@@ -23,17 +24,8 @@ function bytes(n: number, seed = 1): Buffer {
   return Buffer.concat([c.update(Buffer.alloc(n)), c.final()]);
 }
 
-/** A small seeded PRNG for split sizes (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG for split sizes. */
+const prng = mulberry32;
 
 const GEAR = gearTable(Buffer.alloc(32, 0xa5));
 const SMALL: ChunkerParams = { algorithm: 'fastcdc-gear32-v1', min: 256, avg: 1024, max: 4096, normalization: 2 };
