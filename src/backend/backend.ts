@@ -20,7 +20,8 @@
 //
 // get(key, range?)
 //   - Returns the whole object, or `range.length` bytes from `range.offset`.
-//     A range past the end is an error (permanent), never short data.
+//     A range past the end is an error (permanent, `pastEnd: true`), never
+//     short data.
 //   - A missing key throws BackendError with `notFound: true` (permanent).
 //
 // stat(key) → { size } or undefined when missing.
@@ -66,15 +67,18 @@ export interface Backend {
 export class BackendError extends ArcaError {
   readonly permanent: boolean;
   readonly notFound: boolean;
+  /** A byte range asked for bytes past the end of the object. */
+  readonly pastEnd: boolean;
   readonly key: string | undefined;
   constructor(
     message: string,
-    opts: { permanent: boolean; notFound?: boolean; key?: string; cause?: unknown },
+    opts: { permanent: boolean; notFound?: boolean; pastEnd?: boolean; key?: string; cause?: unknown },
   ) {
     super(opts.notFound ? 'NOT_FOUND' : 'BACKEND', message, { cause: opts.cause });
     this.name = 'BackendError';
     this.permanent = opts.permanent;
     this.notFound = opts.notFound ?? false;
+    this.pastEnd = opts.pastEnd ?? false;
     this.key = opts.key;
   }
 }

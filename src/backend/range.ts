@@ -30,7 +30,7 @@ export function resolveRange(
   if (range.offset + range.length > size) {
     throw new BackendError(
       `volume ${location}: byte range ${range.offset}+${range.length} is past the end of object ${key} (${size} bytes)`,
-      { permanent: true, key },
+      { permanent: true, pastEnd: true, key },
     );
   }
   return { offset: range.offset, length: range.length };

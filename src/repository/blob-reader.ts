@@ -2,7 +2,7 @@
 // worker pool (decrypt, decompress, verify id). Streams a file's content in
 // order with bounded read-ahead. Any missing or damaged blob fails loudly.
 
-import { isNotFound } from '../backend/backend.js';
+import { BackendError, isNotFound } from '../backend/backend.js';
 import type { BlobPool } from '../content/blob-pool.js';
 import { ArcaError, isArcaError } from '../errors.js';
 import { packKey } from './object-keys.js';
@@ -39,7 +39,7 @@ export class BlobReader {
       return await this.repo.backend.get(key, { offset, length });
     } catch (err) {
       if (isNotFound(err)) throw new ArcaError('CORRUPT', `pack ${key} is missing (it holds blob ${what})`, { cause: err });
-      if (isArcaError(err) && /range|past the end|out of range/i.test(err.message)) {
+      if (err instanceof BackendError && err.pastEnd) {
         throw new ArcaError('CORRUPT', `pack ${key} is truncated (it holds blob ${what})`, { cause: err });
       }
       throw err;

@@ -126,6 +126,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
           const err = await backendError(backend.get('data/00/r', range));
           expect(err.permanent).toBe(true);
           expect(err.notFound).toBe(false);
+          expect(err.pastEnd).toBe(true);
         }
       });
 
@@ -279,6 +280,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
           const err = await backendError(call());
           expect(err.permanent).toBe(true);
           expect(err.notFound).toBe(false);
+          expect(err.pastEnd).toBe(true);
         }
       });
 
