@@ -280,7 +280,7 @@ export function runBackendContract(name: string, make: MakeBackend): void {
           const err = await backendError(call());
           expect(err.permanent).toBe(true);
           expect(err.notFound).toBe(false);
-          expect(err.pastEnd).toBe(true);
+          expect(err.pastEnd).toBe(false);
         }
       });
 
