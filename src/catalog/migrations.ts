@@ -1,13 +1,8 @@
 // The catalog's schema history. Each migration has a number and is applied
 // once, in order, and recorded in `schema_migrations`; a released migration is
 // never edited, a change is a new migration appended at the end.
-//
-// Planned next (issue 4), so they slot in as 2, 3, …: `jobs` (history of every
-// backup/restore/prune/purge/check: kind, database, volume, started/finished,
-// outcome, figures JSON, error), `schedules` (name, kind, cron, time zone,
-// target, options JSON, last run), `purge_rules` (database, table/glob, column,
-// age, match/where) and per-database settings inside `databases.settings`
-// (retention policy, backupBeforePurge).
+// Per-database settings (retention policy, backupBeforePurge) live in
+// `databases.settings` (JSON), not in columns.
 import type Database from 'better-sqlite3';
 import { ArcaError } from '../errors.js';
 
@@ -35,6 +30,56 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at TEXT NOT NULL,
         settings   TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(settings) AND json_type(settings) = 'object')
       ) STRICT;
+    `,
+  },
+  {
+    version: 2,
+    name: 'jobs-schedules-purge-rules',
+    up: `
+      -- Every backup, restore, prune, purge, check (and later copy, drill) run,
+      -- while it runs (status 'running', progress and heartbeat updated by the
+      -- process that owns it) and after (outcome, figures, error).
+      CREATE TABLE jobs (
+        id              INTEGER PRIMARY KEY,
+        kind            TEXT NOT NULL,
+        database        TEXT,
+        volume          TEXT,
+        schedule        TEXT,
+        host            TEXT NOT NULL,
+        pid             INTEGER NOT NULL,
+        started_at      TEXT NOT NULL,
+        heartbeat_at    TEXT NOT NULL,
+        finished_at     TEXT,
+        status          TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'aborted', 'skipped')),
+        progress        TEXT CHECK (progress IS NULL OR json_valid(progress)),
+        figures         TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(figures)),
+        error           TEXT,
+        abort_requested INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+      CREATE INDEX jobs_by_database ON jobs (database, started_at);
+      CREATE INDEX jobs_running ON jobs (status) WHERE status = 'running';
+
+      -- Cron schedules of backups, prunes, purges and checks.
+      CREATE TABLE schedules (
+        name        TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL CHECK (kind IN ('backup', 'prune', 'purge', 'check')),
+        database    TEXT,
+        volume      TEXT,
+        cron        TEXT NOT NULL,
+        time_zone   TEXT NOT NULL DEFAULT 'UTC',
+        options     TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(options) AND json_type(options) = 'object'),
+        created_at  TEXT NOT NULL,
+        last_run_at TEXT
+      ) STRICT;
+
+      -- Rules that delete old data from a database (purge).
+      CREATE TABLE purge_rules (
+        id          INTEGER PRIMARY KEY,
+        database    TEXT NOT NULL REFERENCES databases (name) ON DELETE CASCADE,
+        spec        TEXT NOT NULL CHECK (json_valid(spec) AND json_type(spec) = 'object'),
+        created_at  TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX purge_rules_by_database ON purge_rules (database);
     `,
   },
 ];

@@ -8,6 +8,8 @@ import type { Command } from 'commander';
 import { ArcaError, errorMessage } from '../errors.js';
 import { catalogPath, openCatalog, type Catalog } from '../catalog/index.js';
 import type { JobContext } from '../jobs/types.js';
+import type { JobFigures, JobRecord, NewJob } from '../catalog/jobs.js';
+import { trackJob } from '../jobs/job-tracker.js';
 import type { Io, StopSignal } from './io.js';
 import { signalExitCode } from './exit.js';
 import { Output } from './output.js';
@@ -120,6 +122,21 @@ export class CliContext {
       progress.clear();
       for (const [signal, handler] of handlers) this.io.offSignal(signal, handler);
     }
+  }
+
+  /**
+   * Runs a long job as runJob does, recorded in the catalog's job history:
+   * `arca progress` and `arca abort` in other processes see and stop it.
+   */
+  async runTracked<T>(
+    spec: NewJob,
+    work: (job: Required<JobContext> & { record: JobRecord }) => Promise<T>,
+    figuresOf: (result: T) => JobFigures,
+  ): Promise<T> {
+    const catalog = this.catalog();
+    // A scheduler that starts `arca` as a child names the schedule in ARCA_SCHEDULE.
+    const schedule = spec.schedule ?? (this.io.env['ARCA_SCHEDULE'] || null);
+    return this.runJob((job) => trackJob(catalog, { ...spec, schedule }, work, figuresOf, job));
   }
 
   /** Closes volumes and the catalog; the first failure is thrown after all ran. */

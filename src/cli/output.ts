@@ -70,10 +70,17 @@ export function volumesTable(volumes: readonly VolumeRecord[]): string {
   );
 }
 
-export function databasesTable(databases: readonly DatabaseRecord[]): string {
+export function databasesTable(
+  databases: ReadonlyArray<DatabaseRecord & { state: string; maintenance: { kind: string; since: string } | null }>,
+): string {
   return renderTable(
-    [{ header: 'NAME' }, { header: 'URL' }, { header: 'ADDED' }],
-    databases.map((d) => [d.name, d.url, formatTimestamp(d.createdAt)]),
+    [{ header: 'NAME' }, { header: 'URL' }, { header: 'STATE' }, { header: 'ADDED' }],
+    databases.map((d) => [
+      d.name,
+      d.url,
+      d.maintenance ? `maintenance (${d.maintenance.kind} since ${formatTimestamp(d.maintenance.since)})` : d.state,
+      formatTimestamp(d.createdAt),
+    ]),
   );
 }
 

@@ -5,6 +5,9 @@
 import { formatBytes, formatEta, formatPercent, formatRate } from '../common/format.js';
 import type { ProgressEvent } from '../jobs/types.js';
 import type { OutStream } from './io.js';
+import { RateMeter } from '../common/rate-meter.js';
+
+export { RateMeter };
 
 export interface ProgressFigures {
   /** Bytes per second over the recent window, null while unknown. */
@@ -32,34 +35,6 @@ export function formatProgressLine(event: ProgressEvent, figures: ProgressFigure
   if (event.bytesTotal !== null) parts.push(`ETA ${formatEta(etaSeconds(event, figures.rate))}`);
   const line = parts.join('  ');
   return width > 1 && line.length > width - 1 ? line.slice(0, width - 1) : line;
-}
-
-/** Rate over a sliding window of samples, so a stall shows quickly. */
-export class RateMeter {
-  private samples: Array<{ t: number; bytes: number }> = [];
-
-  constructor(
-    private readonly windowMs = 5000,
-    private readonly minSpanMs = 500,
-  ) {}
-
-  add(t: number, bytes: number): void {
-    const last = this.samples[this.samples.length - 1];
-    if (last && bytes < last.bytes) this.samples = []; // a new phase restarted the count
-    this.samples.push({ t, bytes });
-    while (this.samples.length > 2 && t - (this.samples[1]?.t ?? t) >= this.windowMs) this.samples.shift();
-  }
-
-  reset(): void {
-    this.samples = [];
-  }
-
-  rate(): number | null {
-    const first = this.samples[0];
-    const last = this.samples[this.samples.length - 1];
-    if (!first || !last || last.t - first.t < this.minSpanMs) return null;
-    return ((last.bytes - first.bytes) * 1000) / (last.t - first.t);
-  }
 }
 
 export interface ProgressLineOptions {

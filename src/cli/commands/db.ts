@@ -1,8 +1,9 @@
 // `arca db add NAME URL` and `arca db list`: the databases (sources) Arca
-// backs up.
+// backs up, each listed as ready or in maintenance (a purge or restore into it running).
 import type { Command } from 'commander';
 import { validateName } from '../../common/names.js';
 import { addDatabase, listDatabases } from '../../catalog/index.js';
+import { maintenanceOf } from '../../catalog/jobs.js';
 import { normalizeDatabaseUrl } from '../../jobs/index.js';
 import type { ContextFactory } from '../context.js';
 import { databasesTable } from '../output.js';
@@ -27,7 +28,17 @@ export function registerDbCommands(program: Command, contextOf: ContextFactory):
     .description('list the registered databases')
     .action((_opts: unknown, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const databases = listDatabases(ctx.catalog()).map((d) => ({ ...d, url: redactSecrets(d.url) }));
+      const catalog = ctx.catalog();
+      const databases = listDatabases(catalog).map((d) => {
+        const holder = maintenanceOf(catalog, d.name);
+        return {
+          ...d,
+          url: redactSecrets(d.url),
+          // A purge or a restore into the database is running: other jobs that write it wait.
+          state: holder ? ('maintenance' as const) : ('ready' as const),
+          maintenance: holder ? { job: holder.id, kind: holder.kind, since: holder.startedAt } : null,
+        };
+      });
       ctx.output.result(databases, () =>
         databases.length === 0 ? 'no databases registered; add one with: arca db add NAME URL' : databasesTable(databases),
       );

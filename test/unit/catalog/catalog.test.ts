@@ -83,7 +83,7 @@ describe('opening and migrations', () => {
     expect(migrate(db, first).applied).toEqual([1]);
     const extra: Migration[] = [
       ...MIGRATIONS,
-      { version: MIGRATIONS.length + 1, name: 'test-jobs', up: 'CREATE TABLE jobs (id INTEGER PRIMARY KEY) STRICT' },
+      { version: MIGRATIONS.length + 1, name: 'test-extra', up: 'CREATE TABLE test_extra (id INTEGER PRIMARY KEY) STRICT' },
     ];
     const result = migrate(db, extra);
     expect(result.from).toBe(1);
