@@ -100,3 +100,8 @@ export class Output {
     }
   }
 }
+
+/** What the job history records of a finished backup. */
+export function backupFigures(b: BackupInfo): { [key: string]: string | number | null } {
+  return { backup: b.id, level: b.level, parent: b.parent, bytesRead: b.bytesRead, bytesAdded: b.bytesAdded };
+}

@@ -12,6 +12,7 @@ import { registerBackupsCommand } from './commands/backups.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerExportCommand } from './commands/export.js';
+import { registerJobsCommands } from './commands/jobs.js';
 import { registerRestoreCommand } from './commands/restore.js';
 import { registerVolumeCommands } from './commands/volume.js';
 
@@ -55,6 +56,7 @@ export function buildProgram(io: Io, contextOf: ContextFactory): Command {
   registerRestoreCommand(program, contextOf);
   registerExportCommand(program, contextOf);
   registerCheckCommand(program, contextOf);
+  registerJobsCommands(program, contextOf);
   return program;
 }
 

@@ -19,7 +19,7 @@ import {
   type ExpireOption,
   type MaxDurationOption,
 } from '../options.js';
-import { shortId } from '../output.js';
+import { backupFigures, shortId } from '../output.js';
 import { openChosenVolume } from '../volumes.js';
 
 interface BackupOptions {
@@ -52,8 +52,10 @@ export function registerBackupCommand(program: Command, contextOf: ContextFactor
       const volume = await openChosenVolume(ctx, opts.volume);
       const expiresAt = expiresAtFrom(opts.expire, new Date());
       const started = performance.now();
-      const backup = await ctx.runJob((job) =>
-        runBackup({
+      const backup = await ctx.runTracked(
+        { kind: 'backup', database: record.name, volume: volume.ref.name },
+        (job) =>
+          runBackup({
           volume,
           database: { name: record.name, url: record.url },
           level: opts.level,
@@ -61,8 +63,10 @@ export function registerBackupCommand(program: Command, contextOf: ContextFactor
           jobs: opts.jobs,
           ...(opts.maxDuration ? { maxDuration: opts.maxDuration } : {}),
           ...(opts.rateLimit !== undefined ? { rateLimit: opts.rateLimit } : {}),
-          ...job,
+          signal: job.signal,
+          onProgress: job.onProgress,
         }),
+        backupFigures,
       );
       ctx.output.result(backup, () => backup.id);
       if (!ctx.json && ctx.io.stderr.isTTY) {

@@ -23,7 +23,11 @@ export function registerCheckCommand(program: Command, contextOf: ContextFactory
       const ctx = contextOf(cmd);
       const readDataPercent = readDataPercentOf(opts.readData);
       const volume = await openChosenVolume(ctx, opts.volume);
-      const report = await ctx.runJob((job) => runCheck({ volume, readDataPercent, ...job }));
+      const report = await ctx.runTracked(
+        { kind: 'check', volume: volume.ref.name },
+        (job) => runCheck({ volume, readDataPercent, signal: job.signal, onProgress: job.onProgress }),
+        (r) => ({ ok: r.ok, backups: r.backups, packs: r.packs, packsRead: r.packsRead, blobsRead: r.blobsRead, problems: r.problems.length }),
+      );
       ctx.output.result(report, () => checkSummary(volume.ref.name, report, readDataPercent));
       if (!report.ok) throw checkFailure(volume.ref.name, report);
     });

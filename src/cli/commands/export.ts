@@ -35,8 +35,20 @@ export function registerExportCommand(program: Command, contextOf: ContextFactor
       const { volume, backupId } = await locateBackup(ctx, prefix, opts.volume);
       const stdout = ctx.io.stdout instanceof Writable ? ctx.io.stdout : undefined;
       const started = performance.now();
-      const result = await ctx.runJob((job) =>
-        runExport({ volume, backupId, output: opts.output, cwd: ctx.io.cwd(), force: opts.force === true, ...(stdout ? { stdout } : {}), ...job }),
+      const result = await ctx.runTracked(
+        { kind: 'export', volume: volume.ref.name },
+        (job) =>
+          runExport({
+            volume,
+            backupId,
+            output: opts.output,
+            cwd: ctx.io.cwd(),
+            force: opts.force === true,
+            ...(stdout ? { stdout } : {}),
+            signal: job.signal,
+            onProgress: job.onProgress,
+          }),
+        (r) => ({ backup: r.backup.id, database: r.backup.database, target: r.target, bytesWritten: r.bytesWritten }),
       );
       const line = `exported backup ${shortId(result.backup.id)} of ${result.backup.database} to ${result.target === '-' ? 'stdout' : result.target}: ${formatBytes(result.bytesWritten)} in ${formatDuration(performance.now() - started)}`;
       if (result.target === '-') ctx.io.stderr.write(`${line}\n`);

@@ -7,6 +7,8 @@ import type { ContextFactory } from '../context.js';
 import { resolveTarget, validateBackupIdArg } from '../options.js';
 import { shortId } from '../output.js';
 import { locateBackup } from '../volumes.js';
+import { registeredDatabaseAt } from '../targets.js';
+import { redactSecrets } from '../../common/redact.js';
 
 interface RestoreOptions {
   to: string;
@@ -28,7 +30,18 @@ export function registerRestoreCommand(program: Command, contextOf: ContextFacto
       const to = resolveTarget(opts.to, ctx.io.cwd());
       const { volume, backupId } = await locateBackup(ctx, prefix, opts.volume);
       const started = performance.now();
-      const result = await ctx.runJob((job) => runRestore({ volume, backupId, to, force: opts.force === true, ...job }));
+      // A restore into a registered database puts it in maintenance: no purge or other restore beside it.
+      const target = registeredDatabaseAt(ctx.catalog(), to);
+      const result = await ctx.runTracked(
+        {
+          kind: 'restore',
+          database: target?.name ?? null,
+          volume: volume.ref.name,
+          exclusive: [{ kinds: ['purge', 'restore'], scope: 'database' }],
+        },
+        (job) => runRestore({ volume, backupId, to, force: opts.force === true, signal: job.signal, onProgress: job.onProgress }),
+        (r) => ({ backup: r.backup.id, database: r.backup.database, target: redactSecrets(r.target), files: r.files, bytesWritten: r.bytesWritten }),
+      );
       ctx.output.result(
         result,
         () =>

@@ -119,8 +119,10 @@ describe('volumes and databases', () => {
   it('lists databases as a table or JSON', async () => {
     await setup();
     const table = await arca('db', 'list');
-    expect(table.stdout).toMatch(/^NAME\s+URL\s+ADDED\nfiles\s+file:\/\/\/srv\/files\s+\d{4}-/);
-    expect(JSON.parse((await arca('db', 'list', '--json')).stdout)).toMatchObject([{ name: 'files', settings: {} }]);
+    expect(table.stdout).toMatch(/^NAME\s+URL\s+STATE\s+ADDED\nfiles\s+file:\/\/\/srv\/files\s+ready\s+\d{4}-/);
+    expect(JSON.parse((await arca('db', 'list', '--json')).stdout)).toMatchObject([
+      { name: 'files', settings: {}, state: 'ready', maintenance: null },
+    ]);
   });
 });
 
