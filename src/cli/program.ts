@@ -14,6 +14,8 @@ import { registerDbCommands } from './commands/db.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerJobsCommands } from './commands/jobs.js';
 import { registerRestoreCommand } from './commands/restore.js';
+import { registerScheduleCommands } from './commands/schedule.js';
+import { registerSchedulerCommand } from './commands/scheduler.js';
 import { registerVolumeCommands } from './commands/volume.js';
 
 /** The package version, from the nearest package.json above this module. */
@@ -57,6 +59,8 @@ export function buildProgram(io: Io, contextOf: ContextFactory): Command {
   registerExportCommand(program, contextOf);
   registerCheckCommand(program, contextOf);
   registerJobsCommands(program, contextOf);
+  registerScheduleCommands(program, contextOf);
+  registerSchedulerCommand(program, contextOf);
   return program;
 }
 

@@ -1,0 +1,92 @@
+// What a valid schedule is, checked in one place before it is stored (for
+// `arca schedule add`, `arca db add` and later the API): its kind and target
+// (backup and purge name a database, prune may, check does not; any may name
+// a volume), options only where they apply, a cron expression and time zone
+// that parse, and the default daily backup a new database gets.
+import { ArcaError } from '../errors.js';
+import { validateName } from '../common/names.js';
+import { requireDatabase, requireVolume, type Catalog } from '../catalog/index.js';
+import { SCHEDULE_KINDS, type NewSchedule, type ScheduleKind, type ScheduleOptions } from '../catalog/schedules.js';
+import { ScheduleTiming } from './schedule-timing.js';
+
+/** The cron expression of the daily backup `arca db add` schedules: 00:00 UTC. */
+export const DEFAULT_BACKUP_CRON = '0 0 * * *';
+
+function isKind(value: string): value is ScheduleKind {
+  return (SCHEDULE_KINDS as readonly string[]).includes(value);
+}
+
+/** `--kind K` as typed: one of the schedule kinds; USAGE otherwise. */
+export function parseScheduleKind(value: string): ScheduleKind {
+  if (isKind(value)) return value;
+  throw new ArcaError('USAGE', `unknown schedule kind ${JSON.stringify(value)}: use one of ${SCHEDULE_KINDS.join(', ')}`);
+}
+
+function checkTargets(spec: NewSchedule): void {
+  const { kind, database } = spec;
+  if ((kind === 'backup' || kind === 'purge') && !database) {
+    throw new ArcaError('USAGE', `a ${kind} schedule needs a database: add --db NAME`);
+  }
+  if (kind === 'check' && database) {
+    throw new ArcaError('USAGE', 'a check verifies a volume, not a database: name the volume with --volume instead of --db');
+  }
+}
+
+function checkOptions(kind: ScheduleKind, options: ScheduleOptions): ScheduleOptions {
+  if (kind !== 'backup' && (options.level !== undefined || options.expire !== undefined)) {
+    throw new ArcaError('USAGE', `--level and --expire apply to backup schedules only, not to a ${kind} schedule`);
+  }
+  if (options.level !== undefined && !(Number.isInteger(options.level) && options.level >= 0 && options.level <= 9)) {
+    throw new ArcaError('USAGE', 'the level must be an integer from 0 to 9');
+  }
+  if (kind !== 'backup') return {};
+  return { level: options.level ?? 0, ...(options.expire !== undefined ? { expire: options.expire } : {}) };
+}
+
+/**
+ * Checks a new schedule against the catalog (its database and volume must be
+ * registered) and returns it normalized: canonical time zone, tidy cron
+ * expression, options for its kind. USAGE or NOT_FOUND with what to fix.
+ */
+export function prepareSchedule(catalog: Catalog, spec: NewSchedule): NewSchedule {
+  validateName('schedule', spec.name);
+  if (!isKind(spec.kind)) parseScheduleKind(spec.kind);
+  checkTargets(spec);
+  if (spec.database) requireDatabase(catalog, spec.database);
+  if (spec.volume) requireVolume(catalog, spec.volume);
+  const timing = new ScheduleTiming(spec.cron, spec.timeZone ?? 'UTC');
+  return {
+    name: spec.name,
+    kind: spec.kind,
+    database: spec.database ?? null,
+    volume: spec.volume ?? null,
+    cron: timing.expression,
+    timeZone: timing.zone,
+    options: checkOptions(spec.kind, spec.options ?? {}),
+  };
+}
+
+/** The schedule name `arca db add NAME` uses: NAME-daily (NAME shortened to stay a valid name). */
+export function defaultScheduleName(database: string): string {
+  return `${database.slice(0, 58).replace(/[._-]+$/, '')}-daily`;
+}
+
+/** The daily 00:00 UTC level-0 backup a database gets when it is added. */
+export function defaultBackupSchedule(database: string): NewSchedule {
+  return {
+    name: defaultScheduleName(database),
+    kind: 'backup',
+    database,
+    volume: null,
+    cron: DEFAULT_BACKUP_CRON,
+    timeZone: 'UTC',
+    options: { level: 0 },
+  };
+}
+
+/** A schedule's target for people: "docs", "volume local", "every volume". */
+export function describeTarget(schedule: { kind: ScheduleKind; database: string | null; volume: string | null }): string {
+  if (schedule.database) return schedule.volume ? `${schedule.database} on ${schedule.volume}` : schedule.database;
+  if (schedule.volume) return `volume ${schedule.volume}`;
+  return schedule.kind === 'backup' || schedule.kind === 'purge' ? '?' : 'the default volume';
+}
