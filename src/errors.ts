@@ -16,6 +16,10 @@ export type ErrorCode =
   | 'ABORTED'
   | 'CONFLICT' // something else holds what we need (a running job, a lock)
   | 'CHECK_FAILED'
+  | 'UNAUTHORIZED' // the server: no or wrong credentials
+  | 'FORBIDDEN' // the server: the user's role does not allow this
+  | 'RATE_LIMITED' // the server: too many failed logins; try again later
+  | 'TOO_LARGE' // the server: a request body over its size limit
   | 'INTERNAL';
 
 export class ArcaError extends Error {

@@ -82,6 +82,32 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX purge_rules_by_database ON purge_rules (database);
     `,
   },
+  {
+    version: 3,
+    name: 'users-and-tokens',
+    up: `
+      -- Who may use the server, and what they may do (see src/server/roles.ts).
+      -- password_hash holds the algorithm, its parameters and the per-user salt:
+      -- scrypt$<log2 N>$<r>$<p>$<salt base64>$<hash base64>.
+      CREATE TABLE users (
+        name          TEXT PRIMARY KEY,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),
+        password_hash TEXT NOT NULL,
+        created_at    TEXT NOT NULL
+      ) STRICT;
+
+      -- API tokens: "arca_<id>_<secret>"; only the SHA-256 of the secret is kept.
+      CREATE TABLE tokens (
+        id           TEXT PRIMARY KEY,
+        user         TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE ON UPDATE CASCADE,
+        hash         TEXT NOT NULL,
+        name         TEXT,
+        created_at   TEXT NOT NULL,
+        last_used_at TEXT
+      ) STRICT;
+      CREATE INDEX tokens_by_user ON tokens (user);
+    `,
+  },
 ];
 
 const CREATE_MIGRATIONS_TABLE = `

@@ -17,6 +17,9 @@ import { registerRestoreCommand } from './commands/restore.js';
 import { registerScheduleCommands } from './commands/schedule.js';
 import { registerSchedulerCommand } from './commands/scheduler.js';
 import { registerVolumeCommands } from './commands/volume.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerUserCommands } from './commands/user.js';
+import { registerTokenCommands } from './commands/token.js';
 
 /** The package version, from the nearest package.json above this module. */
 function packageVersion(): string {
@@ -61,6 +64,9 @@ export function buildProgram(io: Io, contextOf: ContextFactory): Command {
   registerJobsCommands(program, contextOf);
   registerScheduleCommands(program, contextOf);
   registerSchedulerCommand(program, contextOf);
+  registerServeCommand(program, contextOf);
+  registerUserCommands(program, contextOf);
+  registerTokenCommands(program, contextOf);
   return program;
 }
 
