@@ -12,6 +12,7 @@ import { registerBackupsCommand } from './commands/backups.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerExportCommand } from './commands/export.js';
+import { registerPurgeCommands } from './commands/purge.js';
 import { registerJobsCommands } from './commands/jobs.js';
 import { registerRestoreCommand } from './commands/restore.js';
 import { registerScheduleCommands } from './commands/schedule.js';
@@ -64,6 +65,7 @@ export function buildProgram(io: Io, contextOf: ContextFactory): Command {
   registerJobsCommands(program, contextOf);
   registerScheduleCommands(program, contextOf);
   registerSchedulerCommand(program, contextOf);
+  registerPurgeCommands(program, contextOf);
   registerServeCommand(program, contextOf);
   registerUserCommands(program, contextOf);
   registerTokenCommands(program, contextOf);

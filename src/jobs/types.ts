@@ -33,7 +33,7 @@ export interface BackupInfo {
 }
 
 export interface ProgressEvent {
-  phase: 'scan' | 'backup' | 'restore' | 'check' | 'finish';
+  phase: 'scan' | 'backup' | 'restore' | 'check' | 'finish' | 'purge';
   bytesDone: number;
   /** Null while unknown. */
   bytesTotal: number | null;
