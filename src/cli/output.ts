@@ -37,6 +37,11 @@ export function sortBackups(backups: BackupInfo[]): BackupInfo[] {
   return backups.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id));
 }
 
+/** The parent column: its short id, and a word when it was deleted (the backup still restores on its own). */
+export function parentCell(b: Pick<BackupInfo, 'parent' | 'parentPresent'>): string {
+  return b.parentPresent === false ? `${shortId(b.parent)} (deleted; restores on its own)` : shortId(b.parent);
+}
+
 export function backupsTable(backups: readonly BackupInfo[], options: { showVolume?: boolean } = {}): string {
   const columns: Column[] = [
     { header: 'ID' },
@@ -54,7 +59,7 @@ export function backupsTable(backups: readonly BackupInfo[], options: { showVolu
     b.database,
     ...(options.showVolume ? [b.volume] : []),
     String(b.level),
-    shortId(b.parent),
+    parentCell(b),
     formatTimestamp(b.finishedAt),
     formatTimestamp(b.expiresAt, 'never'),
     formatBytes(b.bytesRead),

@@ -6,13 +6,15 @@ import type { Manifest } from '../repository/manifest.js';
 import type { BackupInfo } from './types.js';
 import type { OpenVolume } from './volume-service.js';
 
-export function toBackupInfo(m: Manifest, volume: string): BackupInfo {
+export function toBackupInfo(m: Manifest, volume: string, present?: ReadonlySet<string>): BackupInfo {
   return {
     id: m.id,
     database: m.database,
     volume,
     level: m.level,
     parent: m.parent,
+    // Listing knows which backups exist: a missing parent was deleted (the backup still restores on its own).
+    ...(present && m.parent !== null ? { parentPresent: present.has(m.parent) } : {}),
     status: 'completed',
     startedAt: m.startedAt,
     finishedAt: m.finishedAt,
@@ -27,10 +29,11 @@ const byStart = (a: Manifest, b: Manifest) => a.startedAt.localeCompare(b.starte
 /** Completed backups (each manifest is written last, so every listed one is complete), oldest first. */
 export async function listBackups(volume: OpenVolume, database?: string): Promise<BackupInfo[]> {
   const all = await volume.repo.listManifests();
+  const present = new Set(all.map((m) => m.id));
   return all
     .filter((m) => database === undefined || m.database === database)
     .sort(byStart)
-    .map((m) => toBackupInfo(m, volume.ref.name));
+    .map((m) => toBackupInfo(m, volume.ref.name, present));
 }
 
 /** The parent of a level-N backup: the newest completed backup of a lower level of the same database. */

@@ -65,11 +65,6 @@ async function backupGuarded(opts: BackupOptions, signal: AbortSignal | undefine
   const repo = volume.repo;
   const startedAt = new Date();
   const source = driverFor(database.url).open(database.url);
-  const manifests = await repo.listManifests();
-  const parent = chooseParent(manifests, database.name, opts.level);
-  const level = parent ? opts.level : 0;
-  await repo.loadIndex();
-
   const pool = new BlobPool(repo.keys, { zstdLevel: repo.config.compression.level });
   const bucket = opts.rateLimit !== undefined ? new TokenBucket(opts.rateLimit) : undefined;
   const session = new WriteSession(repo, {
@@ -80,9 +75,15 @@ async function backupGuarded(opts: BackupOptions, signal: AbortSignal | undefine
     ...(bucket ? { throttle: (n: number) => bucket.take(n, signal) } : {}),
   });
   try {
+    // The lease first, then the index and the manifests (format §10): a
+    // prune running beside us either sees this session or wrote its
+    // tombstones before we look.
+    await session.start();
+    const manifests = await repo.listManifests();
+    const parent = chooseParent(manifests, database.name, opts.level);
+    const level = parent ? opts.level : 0;
     const total = opts.onProgress ? await source.estimateBytes(signal) : null;
     const meter = new ProgressMeter('backup', total, opts.onProgress);
-    await session.start();
     const result = await source.backup({
       session,
       ...(parent ? { parent: { manifest: parent, reader: new BlobReader(repo, pool) } } : {}),

@@ -22,6 +22,12 @@ export interface BackupInfo {
   volume: string;
   level: number;
   parent: string | null;
+  /**
+   * Set by listings for a backup with a parent: false when the parent was
+   * deleted. Every backup restores on its own (levels only share data), so
+   * this is information, not damage.
+   */
+  parentPresent?: boolean;
   status: 'completed';
   startedAt: string;
   finishedAt: string;

@@ -1,6 +1,8 @@
 // Reads blobs back: index lookup → ranged get from the pack → open in the
 // worker pool (decrypt, decompress, verify id). Streams a file's content in
-// order with bounded read-ahead. Any missing or damaged blob fails loudly.
+// order with bounded read-ahead. Any missing or damaged blob fails loudly —
+// after one reload of the index: a prune beside us may have repacked the blob
+// and deleted the pack our index named (format §10.5).
 
 import { BackendError, isNotFound } from '../backend/backend.js';
 import type { BlobPool } from '../content/blob-pool.js';
@@ -10,8 +12,17 @@ import type { Repository } from './repository.js';
 import type { BlobLocation } from './index/blob-index.js';
 import { decodeContentList, decodeTree, type Tree, type TreeNode } from './tree.js';
 
+/** A blob our index names in a pack that is gone, or a blob our index does not name. */
+class Relocatable extends ArcaError {}
+
+/** Reloads of the index one reader may do (each covers every read that failed before it). */
+const MAX_RELOADS = 3;
+
 export class BlobReader {
   private readonly treeCache = new Map<string, Tree>();
+  /** Counts index loads done by this reader; a read retries only if the index changed since it looked. */
+  private generation = 0;
+  private reloading: Promise<void> | undefined;
 
   constructor(
     readonly repo: Repository,
@@ -20,15 +31,42 @@ export class BlobReader {
   ) {}
 
   async read(idHex: string): Promise<Buffer> {
+    const seen = this.generation;
+    try {
+      return await this.readOnce(idHex);
+    } catch (err) {
+      if (!(err instanceof Relocatable) || !(await this.reload(seen))) throw err;
+      return this.readOnce(idHex);
+    }
+  }
+
+  private async readOnce(idHex: string): Promise<Buffer> {
     const id = Buffer.from(idHex, 'hex');
     const loc = this.locate(id, idHex);
     const sealed = await this.fetch(loc.packIdHex, loc.offset, loc.length, idHex);
     return this.open(id, sealed, loc.rawLength, loc.packIdHex);
   }
 
+  /**
+   * Loads the index again unless that happened since generation `seen` (then
+   * the caller just retries). False when this reader already reloaded too often.
+   */
+  private async reload(seen: number): Promise<boolean> {
+    if (seen !== this.generation) return true;
+    if (!this.reloading) {
+      if (this.generation >= MAX_RELOADS) return false;
+      this.reloading = this.repo.loadIndex().finally(() => {
+        this.generation++;
+        this.reloading = undefined;
+      });
+    }
+    await this.reloading;
+    return true;
+  }
+
   private locate(id: Buffer, idHex: string): BlobLocation {
     const loc = this.repo.index.get(id);
-    if (!loc) throw new ArcaError('CORRUPT', `blob ${idHex} is missing: no index entry names it`);
+    if (!loc) throw new Relocatable('CORRUPT', `blob ${idHex} is missing: no index entry names it`);
     return loc;
   }
 
@@ -38,7 +76,7 @@ export class BlobReader {
     try {
       return await this.repo.backend.get(key, { offset, length });
     } catch (err) {
-      if (isNotFound(err)) throw new ArcaError('CORRUPT', `pack ${key} is missing (it holds blob ${what})`, { cause: err });
+      if (isNotFound(err)) throw new Relocatable('CORRUPT', `pack ${key} is missing (it holds blob ${what})`, { cause: err });
       if (err instanceof BackendError && err.pastEnd) {
         throw new ArcaError('CORRUPT', `pack ${key} is truncated (it holds blob ${what})`, { cause: err });
       }
@@ -81,7 +119,15 @@ export class BlobReader {
    * ahead up to `aheadBytes`.
    */
   async *readContent(node: TreeNode, aheadBytes = 8 * 1024 * 1024): AsyncGenerator<Buffer> {
-    const runs = this.planRuns(await this.contentIds(node));
+    const ids = await this.contentIds(node);
+    let runs: Run[];
+    const seen = this.generation;
+    try {
+      runs = this.planRuns(ids);
+    } catch (err) {
+      if (!(err instanceof Relocatable) || !(await this.reload(seen))) throw err;
+      runs = this.planRuns(ids);
+    }
     const queue: Array<{ bytes: number; blobs: Promise<Buffer[]> }> = [];
     let next = 0;
     let queued = 0;
@@ -122,7 +168,14 @@ export class BlobReader {
   }
 
   private async readRun(run: Run): Promise<Buffer[]> {
-    const sealed = await this.fetch(run.packHex, run.offset, run.length, run.blobs[0]!.id.toString('hex'));
+    let sealed: Buffer;
+    try {
+      sealed = await this.fetch(run.packHex, run.offset, run.length, run.blobs[0]!.id.toString('hex'));
+    } catch (err) {
+      // The pack went away (repacked by a prune): read each blob where the index now says.
+      if (!(err instanceof Relocatable)) throw err;
+      return Promise.all(run.blobs.map((b) => this.read(b.id.toString('hex'))));
+    }
     return Promise.all(run.blobs.map((b) => this.open(b.id, sealed.subarray(b.at, b.at + b.length), b.rawLength, run.packHex)));
   }
 }

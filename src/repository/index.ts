@@ -11,5 +11,7 @@ export * from './write-session.js';
 export * from './blob-reader.js';
 export * from './stream-saver.js';
 export * from './session-lease.js';
+export * from './notes.js';
+export * from './prune/index.js';
 export { BlobType, type PackEntry } from './pack/pack-footer.js';
 export { BlobIndex, type BlobLocation } from './index/blob-index.js';

@@ -14,6 +14,8 @@ import { newConfig, validateConfig, type VolumeConfig } from './config.js';
 import { BlobIndex } from './index/blob-index.js';
 import { decodeIndexObject } from './index/index-object.js';
 import { validateManifest, type Manifest } from './manifest.js';
+import { effectiveExpiries, expiryFromNotes, withExpiry } from './notes.js';
+import { readTombstones } from './prune/tombstones.js';
 import { CONFIG_KEY, INDEX_PREFIX, KEYS_PREFIX, SNAPSHOTS_PREFIX, baseName, keyObjectKey, snapshotKey } from './object-keys.js';
 
 export interface InitOptions {
@@ -31,9 +33,11 @@ export interface LoadedIndexObject {
 }
 
 export class Repository {
-  readonly index = new BlobIndex();
   /** The index objects the in-memory index was built from. */
   indexObjects: LoadedIndexObject[] = [];
+  /** Packs named by a tombstone when the index was loaded: writers do not reuse blobs only they hold. */
+  tombstonedPacks: ReadonlySet<string> = new Set();
+  private current = new BlobIndex();
   private gear: Uint32Array | undefined;
 
   private constructor(
@@ -94,48 +98,91 @@ export class Repository {
     return new Repository(backend, keys, config);
   }
 
+  /** The in-memory index (replaced by each loadIndex). */
+  get index(): BlobIndex {
+    return this.current;
+  }
+
   get gearTable(): Uint32Array {
     this.gear ??= gearTable(this.keys.gearKey);
     return this.gear;
   }
 
-  /** Reads every index object into the in-memory index (format §7). */
+  /**
+   * Reads every index object into a fresh in-memory index (format §7), and
+   * the tombstones (§10): entries of tombstoned packs are added last, so a
+   * blob stored twice is found in the pack that stays. Writers call this
+   * after storing their lease (WriteSession.start). When an index object
+   * vanishes while we read (a prune compacting the index), it lists again.
+   */
   async loadIndex(onDamaged?: (key: string, err: ArcaError) => void): Promise<void> {
-    const objects: Array<{ key: string; size: number }> = [];
-    for await (const o of this.backend.list(INDEX_PREFIX)) objects.push(o);
-    const loaded = await mapLimit(objects, 8, async (o) => {
-      try {
-        const bytes = await this.backend.get(o.key);
-        return { o, obj: decodeIndexObject(openSealed(this.keys.encKey, AAD.index, bytes, `index object ${o.key}`), o.key) };
-      } catch (err) {
-        if (onDamaged && isArcaError(err, 'CORRUPT')) {
-          onDamaged(o.key, err);
-          return undefined;
+    for (let attempt = 1; ; attempt++) {
+      const { tombstones } = await readTombstones(this);
+      const tombstoned = new Set<string>();
+      for (const t of tombstones) for (const p of t.packs) tombstoned.add(p);
+      const objects: Array<{ key: string; size: number }> = [];
+      for await (const o of this.backend.list(INDEX_PREFIX)) objects.push(o);
+      let vanished = false;
+      const loaded = await mapLimit(objects, 8, async (o) => {
+        try {
+          const bytes = await this.backend.get(o.key);
+          return { o, obj: decodeIndexObject(openSealed(this.keys.encKey, AAD.index, bytes, `index object ${o.key}`), o.key) };
+        } catch (err) {
+          if (onDamaged && isArcaError(err, 'CORRUPT')) {
+            onDamaged(o.key, err);
+            return undefined;
+          }
+          if (isNotFound(err)) {
+            vanished = true; // removed by a concurrent index compaction
+            return undefined;
+          }
+          throw err;
         }
-        if (isNotFound(err)) return undefined; // removed by a concurrent index compaction
-        throw err;
+      });
+      if (vanished && attempt < 3) continue;
+      const decoded = loaded.filter((d) => d !== undefined);
+      const superseded = new Set<string>();
+      for (const d of decoded) for (const h of d.obj.superseded) superseded.add(h.toString('hex'));
+      const index = new BlobIndex();
+      const kept = decoded.filter((d) => !superseded.has(baseName(d.o.key)));
+      for (const last of [false, true]) {
+        for (const { obj } of kept) {
+          for (const pack of obj.packs) {
+            if (tombstoned.has(pack.id.toString('hex')) !== last) continue;
+            for (const e of pack.entries) index.add(e.id, pack.id, e.type, e.offset, e.length, e.rawLength);
+          }
+        }
       }
-    });
-    const decoded = loaded.filter((d) => d !== undefined);
-    const superseded = new Set<string>();
-    for (const d of decoded) for (const h of d.obj.superseded) superseded.add(h.toString('hex'));
-    this.indexObjects = [];
-    for (const { o, obj } of decoded) {
-      const hashHex = baseName(o.key);
-      if (superseded.has(hashHex)) continue;
-      for (const pack of obj.packs) {
-        for (const e of pack.entries) this.index.add(e.id, pack.id, e.type, e.offset, e.length, e.rawLength);
-      }
-      this.indexObjects.push({ key: o.key, hashHex, size: o.size, packs: obj.packs.map((p) => p.id.toString('hex')) });
+      this.current = index;
+      this.tombstonedPacks = tombstoned;
+      this.indexObjects = kept.map(({ o, obj }) => ({
+        key: o.key,
+        hashHex: baseName(o.key),
+        size: o.size,
+        packs: obj.packs.map((p) => p.id.toString('hex')),
+      }));
+      return;
     }
   }
 
-  /** Every backup manifest on the volume (unordered). Unreadable ones throw. */
+  /** Uses an index built elsewhere (prune builds it from the index objects it already read). */
+  installIndex(index: BlobIndex, tombstoned: ReadonlySet<string>, objects: LoadedIndexObject[]): void {
+    this.current = index;
+    this.tombstonedPacks = tombstoned;
+    this.indexObjects = objects;
+  }
+
+  /**
+   * Every backup manifest on the volume (unordered), with its effective
+   * expiry (the newest note's, §10.1). Notes are listed before manifests, so
+   * a note is never taken for one of a backup we did not see. Unreadable ones throw.
+   */
   async listManifests(): Promise<Manifest[]> {
+    const expiries = await effectiveExpiries(this);
     const keys = await this.listManifestKeys();
     const found = await mapLimit(keys, 8, async (k) => {
       try {
-        return await this.readManifestAt(k);
+        return withExpiry(await this.readManifestAt(k), expiries);
       } catch (err) {
         if (isNotFound(err)) return undefined; // deleted while we listed
         throw err;
@@ -151,9 +198,12 @@ export class Repository {
     return keys;
   }
 
+  /** One backup's manifest, with its effective expiry. */
   async readManifest(backupId: string): Promise<Manifest> {
     try {
-      return await this.readManifestAt(snapshotKey(backupId));
+      const m = await this.readManifestAt(snapshotKey(backupId));
+      const noted = await expiryFromNotes(this, backupId);
+      return noted === undefined ? m : { ...m, expiresAt: noted };
     } catch (err) {
       if (isNotFound(err)) throw new ArcaError('NOT_FOUND', `no backup ${backupId} on this volume`);
       throw err;

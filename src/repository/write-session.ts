@@ -70,11 +70,36 @@ export class WriteSession {
     return this.lease.idHex;
   }
 
+  /**
+   * Stores the lease, THEN loads the index and tombstones (format §10): a
+   * prune that does not see this lease listed its sessions before the lease
+   * existed, so its tombstone was already stored and this load sees it.
+   */
   async start(): Promise<void> {
+    await this.lease.start();
+    try {
+      await this.repo.loadIndex();
+    } catch (err) {
+      await this.end().catch(() => undefined);
+      throw err;
+    }
     // Workers skip sealing blobs the volume already holds (a hint they share).
     const index = this.repo.index;
-    this.opts.pool.setKnownIds(KnownIds.build(index.size, (add) => index.forEach((id) => add(id))));
-    await this.lease.start();
+    const tombstoned = this.repo.tombstonedPacks;
+    this.opts.pool.setKnownIds(
+      KnownIds.build(index.size, (add) => index.forEach((id, loc) => (tombstoned.has(loc.packIdHex) ? undefined : add(id)))),
+    );
+  }
+
+  /** True when the volume holds the blob in a pack no tombstone names (so this session may reference it). */
+  has(id: Uint8Array): boolean {
+    const loc = this.repo.index.get(id);
+    return loc !== undefined && !this.repo.tombstonedPacks.has(loc.packIdHex);
+  }
+
+  /** True when a tombstone named packs at start: reused ids (a parent's) must then be checked with has(). */
+  get hasTombstones(): boolean {
+    return this.repo.tombstonedPacks.size > 0;
   }
 
   /**
@@ -92,7 +117,7 @@ export class WriteSession {
     const id = this.opts.pool
       .store(plaintext)
       .then(({ id, sealed }) => {
-        if (this.repo.index.has(id) || !this.submitted.add(id, NO_PACK, type, 0, 0, 0)) {
+        if (this.has(id) || !this.submitted.add(id, NO_PACK, type, 0, 0, 0)) {
           this.blobsReused++;
           this.budget.release(rawLength);
           return Buffer.from(id);
@@ -165,6 +190,7 @@ export class WriteSession {
       full.bytesAdded = total;
     }
     this.throwIfStopped();
+    this.lease.assertFresh();
     const size = await this.repo.putSealedJson(snapshotKey(manifest.id), AAD.manifest, full);
     this.bytesAdded += size;
     await this.end();

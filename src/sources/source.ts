@@ -8,7 +8,9 @@
 //     tree id; it never reports success for data it could not read.
 //   - With `parent`, a source may reuse the parent's content for items it can
 //     prove unchanged (files: size, mtime and inode); the result must restore
-//     to the full database on its own.
+//     to the full database on its own. When `session.hasTombstones`, reused
+//     blob ids must pass `session.has(id)` (a prune may be deleting the
+//     packs that hold them, format §10); otherwise read the item again.
 //   - backup() honours `signal` promptly (throws ArcaError 'ABORTED').
 //   - restore() never leaves a half-written item under its final name, never
 //     overwrites an existing target without `force`, and fails loudly (an

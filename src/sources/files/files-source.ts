@@ -144,7 +144,7 @@ export class FilesSource implements Source {
       before.mtimeNs === st.mtimeNs.toString() &&
       before.ino === Number(st.ino) &&
       (before.content !== undefined || before.contentLists !== undefined);
-    if (unchanged) {
+    if (unchanged && (await reusable(ctx, before))) {
       return { ...base, type: 'file', size: before.size, ...(before.contentLists ? { contentLists: before.contentLists } : { content: before.content }) };
     }
     const input = createReadStream(path, { highWaterMark: 1 << 20 });
@@ -162,4 +162,17 @@ export class FilesSource implements Source {
     }
     return { ...base, type: 'file', size: saved.size, ...saved.fields };
   }
+}
+
+/**
+ * Whether an unchanged file may keep its parent's content ids: always, unless
+ * a tombstone named packs when the session started (format §10); then every
+ * blob must be in a pack no tombstone names, else the file is read again.
+ */
+async function reusable(ctx: SourceBackupContext, before: TreeNode): Promise<boolean> {
+  const { session, parent } = ctx;
+  if (!session.hasTombstones || !parent) return true;
+  const has = (idHex: string) => session.has(Buffer.from(idHex, 'hex'));
+  if (!(before.contentLists ?? []).every(has)) return false;
+  return (await parent.reader.contentIds(before)).every(has);
 }
