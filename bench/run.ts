@@ -8,6 +8,9 @@
 //   ARCA_BENCH_KEEP=1 keep the run's volumes, repositories and restores
 //   ARCA_SHARED_DIR   where shared/ is (default: ../shared from the repository)
 //   ARCA_BENCH_RSS=proc  measure peak RSS from /proc/<pid>/status VmHWM even where /usr/bin/time exists
+//   ARCA_BENCH_ONLY   `files` (the dump file, above) or `postgres` (sources.ts: the PostgreSQL
+//                     source against pg_dump, pg_restore -j 2 and restic); default both
+//   ARCA_BENCH_REPEAT rounds of the PostgreSQL backup and restore timings (default 2; best of)
 // Passwords go to both tools in the environment (ARCA_PASSWORD, RESTIC_PASSWORD).
 
 import { spawnSync } from 'node:child_process';
@@ -17,6 +20,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareDumps } from './dataset.js';
+import { runSourcesBench } from './sources.js';
 import { CommandFailed, runMeasured, sha256File, storedBytes, type Measured } from './measure.js';
 
 const MB = 1e6;
@@ -105,6 +109,24 @@ async function main(): Promise<number> {
   if (freeBytes < 8e9) console.warn(`warning: only ${fmtMB(freeBytes)} free under ${benchDir}; a full run needs about 6 GB`);
 
   console.log(`arca benchmark: ${rows} rows; ${resticVersion}; node ${process.version}; ${cpus().length} CPUs`);
+  const only = process.env['ARCA_BENCH_ONLY'];
+  const repeat = Number(process.env['ARCA_BENCH_REPEAT'] ?? '2');
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error('ARCA_BENCH_REPEAT must be a positive integer');
+  if (only === 'postgres') {
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+    const runDir = path.join(benchDir, `run-${stamp}`);
+    try {
+      const postgres = await runSourcesBench({ root, runDir, rows, samplesScript, repeat });
+      const out = path.join(benchDir, `results-${stamp}.json`);
+      const machine = { cpus: cpus().length, node: process.version, restic: resticVersion };
+      writeFileSync(out, `${JSON.stringify({ startedAt: new Date().toISOString(), rows, machine, postgres }, null, 2)}\n`);
+      console.log(`\nwrote ${path.relative(root, out)}`);
+      return 0;
+    } finally {
+      if (process.env['ARCA_BENCH_KEEP'] === '1') console.log(`kept ${runDir}`);
+      else rmSync(runDir, { recursive: true, force: true });
+    }
+  }
   const dumps = await prepareDumps(samplesScript, benchDir, rows);
   const dumpBytes = statSync(dumps.base).size;
   const changedBytes = statSync(dumps.changed).size;
@@ -218,6 +240,7 @@ async function main(): Promise<number> {
         `arca peak RSS ${fmtMB(arcaPeak)} < 300 MiB ${goals.peakRssUnder300MiB ? 'yes' : 'NO'}`,
     );
 
+    const postgres = only === 'files' ? undefined : await runSourcesBench({ root, runDir, rows, samplesScript, repeat });
     const results = {
       startedAt: new Date().toISOString(),
       rows,
@@ -248,6 +271,7 @@ async function main(): Promise<number> {
         stored2: ratio(arcaStored2, resticStored2),
       },
       goals,
+      ...(postgres ? { postgres } : {}),
     };
     const out = path.join(benchDir, `results-${stamp}.json`);
     writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);

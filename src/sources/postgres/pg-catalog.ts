@@ -6,6 +6,7 @@
 
 import { ArcaError } from '../../errors.js';
 import { qualified, quoteIdent, stepError, type PgClient } from './pg-connect.js';
+import { rangeWhere, type KeyRange } from './pg-ranges.js';
 
 export const CATALOG_FORMAT = 'arca-postgres-1';
 export const CATALOG_NODE = 'catalog.json';
@@ -22,8 +23,20 @@ export interface TableEntry {
   columns: string[];
   /** Columns of the primary key or a unique NOT NULL index; null = physical order. */
   orderBy: string[] | null;
-  /** Rough size (relpages × 8 KiB), used to start big tables first. */
+  /** Size on disk with TOAST (pg_table_size): big tables start first, and are split (pg-ranges.ts). */
   estimatedBytes: number;
+  /**
+   * Set when the table was dumped in key ranges (pg-ranges.ts): the stored
+   * stream is the parts' streams concatenated in this order (byte-identical to
+   * an unsplit dump), and each part's size lets a restore load them in parallel.
+   */
+  parts?: TablePart[];
+}
+
+export interface TablePart extends KeyRange {
+  /** Bytes of this part's COPY stream. */
+  bytes: number;
+  rows: number;
 }
 
 export interface SequenceEntry {
@@ -89,8 +102,8 @@ export async function readCatalog(client: PgClient): Promise<PgCatalog> {
       )
     ).rows[0]!;
     const rels = (
-      await client.query<{ oid: number; schema: string; name: string; relkind: string; relpages: number; populated: boolean }>(
-        `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind, c.relpages::int AS relpages,
+      await client.query<{ oid: number; schema: string; name: string; relkind: string; bytes: number; populated: boolean }>(
+        `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind, pg_table_size(c.oid)::float8 AS bytes,
                 c.relispopulated AS populated
            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
           WHERE c.relkind IN ('r', 'S', 'm') AND ${USER_RELATION}
@@ -150,7 +163,7 @@ export async function readCatalog(client: PgClient): Promise<PgCatalog> {
         node: tableNodeName(r.schema, r.name),
         columns: all.filter((c) => c.generated === '').map((c) => c.name),
         orderBy,
-        estimatedBytes: r.relpages * 8192,
+        estimatedBytes: r.bytes,
       });
     }
     const sequences: SequenceEntry[] = [];
@@ -185,11 +198,12 @@ export async function lockTables(client: PgClient, catalog: PgCatalog): Promise<
   }
 }
 
-/** The COPY statement that dumps one table's rows, in key order when it has a key. */
-export function copyOutSql(t: TableEntry): string {
+/** The COPY statement that dumps one table's rows (or one key range of them), in key order when it has a key. */
+export function copyOutSql(t: TableEntry, range?: KeyRange): string {
   const cols = t.columns.map(quoteIdent).join(', ');
+  const where = range ? rangeWhere(t, range) : '';
   const order = t.orderBy ? ` ORDER BY ${t.orderBy.map(quoteIdent).join(', ')}` : '';
-  return `COPY (SELECT ${cols} FROM ONLY ${qualified(t.schema, t.name)}${order}) TO STDOUT`;
+  return `COPY (SELECT ${cols} FROM ONLY ${qualified(t.schema, t.name)}${where}${order}) TO STDOUT`;
 }
 
 export function copyInSql(t: TableEntry): string {

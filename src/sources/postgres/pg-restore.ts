@@ -21,7 +21,6 @@
 // with --no-owner --no-privileges and everything belongs to the restoring
 // user (a drill on another server still works).
 
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -36,12 +35,17 @@ import type { PostgresExtra } from './pg-backup.js';
 import { CATALOG_NODE, LARGE_OBJECTS_NODE, SCHEMA_NODE, TABLES_DIR, parseCatalog, type PgCatalog, type TableEntry } from './pg-catalog.js';
 import { cancelBackends, closeClient, connect, onAbort, qualified, quoteIdent, stepError, throwIfAborted, type PgClient } from './pg-connect.js';
 import { createLargeObjects, loadLargeObjects } from './pg-large-objects.js';
-import { loadTable } from './pg-table-data.js';
+import { loadTable, type TableStats } from './pg-table-data.js';
+import { HeldBytes, OrderedHash } from './pg-ordered-hash.js';
+import { dropAbandonedScratch, scratchName } from './pg-scratch.js';
+import { loadPart, partNodes } from './pg-table-parts.js';
 import { runOnPool } from '../../common/run-on-pool.js';
 import { checkTool, restoreSection } from './pg-tools.js';
 import { databaseOf, hostOf, normalizePostgresUrl, redactUrl, withDatabase } from './pg-url.js';
 
 const RESTORE_JOBS = 2;
+/** Memory for parts of a split table read ahead of the one being hashed (pg-ordered-hash.ts). */
+const HELD_BYTES = 64 * 1024 * 1024;
 
 function nodeNamed(nodes: TreeNode[], name: string): TreeNode | undefined {
   return nodes.find((n) => n.name === name);
@@ -111,13 +115,17 @@ export async function restorePostgres(ctx: SourceRestoreContext): Promise<Source
   const expected = new Map((recorded?.tables ?? []).map((s) => [`${s.schema}\0${s.name}`, s] as const));
 
   const admin = await connect(withDatabase(target, 'postgres'));
-  const scratch = `arca_restore_${randomBytes(8).toString('hex')}`;
+  const scratch = scratchName();
   const scratchUrl = withDatabase(target, scratch);
   let created = false;
   let schema: { dir: string; file: string } | undefined;
   const workers: PgClient[] = [];
   let aborted = false;
-  const cancelAll = () => void cancelBackends(admin, workers);
+  const held = new HeldBytes(HELD_BYTES);
+  const cancelAll = () => {
+    held.fail(new ArcaError('ABORTED', 'restore stopped'));
+    void cancelBackends(admin, workers);
+  };
   let unregister = () => undefined as void;
   const state = { files: 0, bytesWritten: 0 };
   const onBytes = (n: number) => {
@@ -129,6 +137,7 @@ export async function restorePostgres(ctx: SourceRestoreContext): Promise<Source
       aborted = true;
       cancelAll();
     });
+    await dropAbandonedScratch(admin);
     const existing = (await admin.query<{ owner: string }>('SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1', [dbName])).rows[0];
     if (existing) {
       const n = await userTableCount(target);
@@ -154,29 +163,39 @@ export async function restorePostgres(ctx: SourceRestoreContext): Promise<Source
       workers.push(w);
       await w.query("SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET statement_timeout = 0");
     }
-    type Job = { table: TableEntry; node: TreeNode } | { largeObjects: TreeNode | undefined };
-    const work: Job[] = [...catalog.tables].sort((a, b) => b.estimatedBytes - a.estimatedBytes).map((table) => {
+    type Job = { table: TableEntry; node: TreeNode; part?: { i: number; hash: OrderedHash } } | { largeObjects: TreeNode | undefined };
+    const work: Job[] = [];
+    if (catalog.largeObjects.length > 0) work.push({ largeObjects: loNode });
+    const split: Array<{ table: TableEntry; node: TreeNode; hash: OrderedHash; rows: number[] }> = [];
+    for (const table of [...catalog.tables].sort((a, b) => b.estimatedBytes - a.estimatedBytes)) {
       const node = nodeNamed(tableNodes, table.node);
       if (!node) throw new ArcaError('CORRUPT', `backup ${ctx.manifest.id} lacks the data of table ${table.schema}.${table.name}`);
-      return { table, node };
-    });
-    if (catalog.largeObjects.length > 0) work.unshift({ largeObjects: loNode });
+      if (table.parts && table.parts.length > 1) {
+        // Split at backup time: its parts load side by side (pg-table-parts.ts).
+        const hash = new OrderedHash(table.parts.length, held);
+        split.push({ table, node, hash, rows: [] });
+        (await partNodes(ctx.reader, table, node, table.parts)).forEach((part, i) => work.push({ table, node: part, part: { i, hash } }));
+      } else work.push({ table, node });
+    }
+    const rowsOf = new Map<TableEntry, number[]>(split.map((s) => [s.table, s.rows]));
     await runOnPool(
       workers,
       work,
       async (client, job) => {
         throwIfAborted(ctx.signal, 'restore');
         if ('table' in job) {
-          await loadTable(client, job.table, ctx.reader, job.node, expected.get(`${job.table.schema}\0${job.table.name}`), onBytes);
+          if (job.part) rowsOf.get(job.table)![job.part.i] = await loadPart(client, job.table, ctx.reader, job.node, job.part.i, job.part.hash, onBytes);
+          else await loadTable(client, job.table, ctx.reader, job.node, expected.get(`${job.table.schema}\0${job.table.name}`), onBytes);
         } else {
           await createLargeObjects(client, catalog.largeObjects, keepOwners);
           if (!job.largeObjects) throw new ArcaError('CORRUPT', `backup ${ctx.manifest.id} lacks ${LARGE_OBJECTS_NODE}`);
           await loadLargeObjects(client, ctx.reader, job.largeObjects, recorded?.largeObjects ?? undefined, onBytes);
         }
-        state.files++;
+        if (!('part' in job) || job.part === undefined || job.part.i === 0) state.files++;
       },
       cancelAll,
     );
+    for (const s of split) checkSplitTable(s, expected.get(`${s.table.schema}\0${s.table.name}`));
     throwIfAborted(ctx.signal, 'restore');
     await restoreSequences(workers[0]!, catalog);
     await restoreSection(scratchUrl, 'post-data', schema.file, sectionOpts);
@@ -208,6 +227,17 @@ export async function restorePostgres(ctx: SourceRestoreContext): Promise<Source
     await Promise.all(workers.map((w) => closeClient(w, aborted)));
     await closeClient(admin);
   }
+}
+
+/** A split table's parts loaded: their rows and the whole stream's checksum must match the backup's records. */
+function checkSplitTable(s: { table: TableEntry; hash: OrderedHash; rows: number[] }, expected: TableStats | undefined): void {
+  const what = `table ${s.table.schema}.${s.table.name}`;
+  s.table.parts!.forEach((p, i) => {
+    if (s.rows[i] !== p.rows) throw new ArcaError('CORRUPT', `${what}: part ${i + 1} loaded ${s.rows[i]} rows, the backup recorded ${p.rows}`);
+  });
+  if (expected && expected.sha256 !== s.hash.digest()) throw new ArcaError('CORRUPT', `${what}: the data does not match the checksum recorded at backup time`);
+  const rows = s.rows.reduce((a, b) => a + b, 0);
+  if (expected && expected.rows !== rows) throw new ArcaError('CORRUPT', `${what}: loaded ${rows} rows, the backup recorded ${expected.rows}`);
 }
 
 async function restoreSequences(client: PgClient, catalog: PgCatalog): Promise<void> {

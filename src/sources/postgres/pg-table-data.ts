@@ -20,7 +20,10 @@ export interface TableStats {
   name: string;
   rows: number;
   bytes: number;
+  /** SHA-256 of the whole COPY stream (all parts, in order). */
   sha256: string;
+  /** Number of key-range parts when the table was dumped split (pg-ranges.ts). */
+  parts?: number;
 }
 
 /** Dumps one table in the worker's snapshot; returns its tree node and stats. */
