@@ -97,7 +97,7 @@ describe('mysql fidelity', () => {
   });
 
   it('Sakila (routines, triggers, views, FULLTEXT, spatial, MyISAM) restores to the same schema and data; --force replaces', async () => {
-    const db = await createDb({ files: [`${DATASETS}/sakila-mysql-schema.sql`, `${DATASETS}/sakila-mysql-data.sql`] });
+    const db = await createDb({ files: [`${DATASETS}/sakila-mysql-schema.sql`, `${DATASETS}/sakila-mysql-data.sql`], qualifiedAs: 'sakila' });
     const source = await describeDb(db);
     expect(Object.keys(source.schema).filter((k) => /^(view|trigger|procedure|function) /.test(k)).length).toBeGreaterThanOrEqual(7 + 3 + 3 + 3);
     const { target } = await roundTrip(db);

@@ -37,10 +37,16 @@ export async function sql<T = unknown>(db: string | undefined, text: string, par
  * client (DELIMITER works); the datasets' own CREATE/DROP/USE of a database
  * are left out so that they load into the scratch one.
  */
-export async function createDb(opts: { files?: string[]; text?: string } = {}): Promise<string> {
+/**
+ * A scratch database loaded from dump files and/or SQL text. `qualifiedAs`:
+ * the database name the files qualify objects with (Sakila's views say
+ * `sakila.film`), rewritten to the scratch name so nothing outside it is needed.
+ */
+export async function createDb(opts: { files?: string[]; text?: string; qualifiedAs?: string } = {}): Promise<string> {
   const name = scratchName();
   await sql(undefined, `CREATE DATABASE ${name}`);
-  for (const file of opts.files ?? []) execFileSync('sh', ['-c', `grep -Eiv '^(CREATE|DROP) (DATABASE|SCHEMA)|^USE ' "${file}" | mariadb -uroot -h127.0.0.1 ${name}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const rewrite = opts.qualifiedAs ? ` | sed -E 's/\\b${opts.qualifiedAs}\\./${name}./g'` : '';
+  for (const file of opts.files ?? []) execFileSync('sh', ['-c', `grep -Eiv '^(CREATE|DROP) (DATABASE|SCHEMA)|^USE ' "${file}"${rewrite} | mariadb -uroot -h127.0.0.1 ${name}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   if (opts.text) execFileSync('mariadb', ['-uroot', '-h127.0.0.1', '--default-character-set=utf8mb4', name], { input: opts.text, stdio: ['pipe', 'ignore', 'pipe'] });
   return name;
 }
