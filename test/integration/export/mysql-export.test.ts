@@ -62,7 +62,7 @@ describe('export: mysql → .sql for the mariadb client', () => {
   });
 
   it('Sakila loads back with the same schema and data', async () => {
-    const db = await createDb({ files: [`${SHARED_DIR}/datasets/sakila-mysql-schema.sql`, `${SHARED_DIR}/datasets/sakila-mysql-data.sql`] });
+    const db = await createDb({ files: [`${SHARED_DIR}/datasets/sakila-mysql-schema.sql`, `${SHARED_DIR}/datasets/sakila-mysql-data.sql`], qualifiedAs: 'sakila' });
     const target = await exportAndLoad(db);
     expect(await describeDb(target)).toEqual(await describeDb(db));
   });
