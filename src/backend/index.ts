@@ -1,5 +1,5 @@
 // The backend layer's public surface: the Backend contract, its
-// implementations (local, memory), the wrappers (retry, faults) and
+// implementations (local, memory, s3), the wrappers (retry, faults) and
 // openBackend(), which turns a volume location into a Backend.
 
 export {
@@ -14,6 +14,7 @@ export {
 export { assertValidRange, resolveRange } from './range.js';
 export { LocalBackend, TEMP_DIR } from './local/local-backend.js';
 export { MemoryBackend } from './memory/memory-backend.js';
+export { parseS3Location, S3Backend, S3_DEFAULTS, type S3BackendOptions, type S3Location } from './s3/index.js';
 export {
   BACKEND_OPERATIONS,
   FaultBackend,

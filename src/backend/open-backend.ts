@@ -1,6 +1,7 @@
-// Turns a volume location as a user writes it (a path, `file:///…`, later
-// `s3://…`) into a Backend, wrapped in the standard retry policy. The one
-// place that parses locations, so the CLI, the API and the catalog agree.
+// Turns a volume location as a user writes it (a path, `file:///…`,
+// `s3://bucket/prefix`) into a Backend, wrapped in the standard retry policy
+// (the only retry layer: the S3 client's own retries are off). The one place
+// that parses locations, so the CLI, the API and the catalog agree.
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,15 +9,19 @@ import { ArcaError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { LocalBackend } from './local/local-backend.js';
 import { RetryBackend, type RetryOptions } from './retry/retry-backend.js';
+import { S3Backend, type S3BackendOptions } from './s3/s3-backend.js';
+import { parseS3Location, type S3Location } from './s3/s3-location.js';
 
 export interface OpenBackendOptions {
   /** Create the volume folder if it does not exist (volume add / init). */
   create?: boolean;
   /** Override the retry policy (tests). */
   retry?: RetryOptions;
+  /** Tuning of S3 volumes (tests, benchmarks). */
+  s3?: S3BackendOptions;
 }
 
-export type ParsedLocation = { kind: 'local'; path: string } | { kind: 's3'; url: string };
+export type ParsedLocation = { kind: 'local'; path: string } | { kind: 's3'; url: string; s3: S3Location };
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
 const HELP = 'use a folder path, file:///absolute/path or s3://bucket/prefix';
@@ -28,7 +33,10 @@ export function parseLocation(location: string): ParsedLocation {
   const scheme = SCHEME.exec(location)?.[1]?.toLowerCase();
   if (scheme === undefined) return { kind: 'local', path: path.resolve(location) };
   if (scheme === 'file') return { kind: 'local', path: fileUrlToPath(location) };
-  if (scheme === 's3') return { kind: 's3', url: redact(location) };
+  if (scheme === 's3') {
+    const s3 = parseS3Location(location);
+    return { kind: 's3', url: s3.display, s3 };
+  }
   const shown = redact(location);
   throw new ArcaError(
     'USAGE',
@@ -83,10 +91,14 @@ export function describeLocation(location: string): string {
   }
 }
 
-/** Opens (or with `create`, creates) the volume's backend, with retries. */
+/**
+ * Opens (or with `create`, creates) the volume's backend, with retries. An S3
+ * bucket is never created: it must exist (a missing one fails at the first
+ * request with NoSuchBucket); `create` has nothing to do there.
+ */
 export async function openBackend(location: string, opts: OpenBackendOptions = {}): Promise<Backend> {
   const parsed = parseLocation(location);
-  if (parsed.kind === 's3') throw new ArcaError('USAGE', 's3:// volumes are not supported yet');
+  if (parsed.kind === 's3') return new RetryBackend(S3Backend.open(parsed.s3, opts.s3), opts.retry);
   const local = opts.create ? await LocalBackend.create(parsed.path) : await LocalBackend.open(parsed.path);
   return new RetryBackend(local, opts.retry);
 }

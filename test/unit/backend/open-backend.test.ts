@@ -32,6 +32,25 @@ describe('parseLocation and describeLocation', () => {
     expect(describeLocation('../x')).toBe(path.resolve('../x'));
   });
 
+  it('parses s3:// locations: bucket, prefix and parameters', () => {
+    expect(parseLocation('s3://my-bucket/backups/db1/')).toEqual({
+      kind: 's3',
+      url: 's3://my-bucket/backups/db1',
+      s3: { bucket: 'my-bucket', prefix: 'backups/db1/', display: 's3://my-bucket/backups/db1' },
+    });
+    expect(parseLocation('s3://my-bucket')).toMatchObject({ url: 's3://my-bucket', s3: { prefix: '' } });
+    expect(parseLocation('s3://b-1/p?region=eu-west-1&endpoint=http://127.0.0.1:9000/&path-style=false')).toMatchObject({
+      url: 's3://b-1/p',
+      s3: { region: 'eu-west-1', endpoint: 'http://127.0.0.1:9000', pathStyle: false },
+    });
+    expect(describeLocation('s3://b-1/p?region=eu-west-1')).toBe('s3://b-1/p');
+    expect(usage(() => parseLocation('s3://bucket/a//b'))).toMatch(/invalid prefix/);
+    expect(usage(() => parseLocation('s3://bucket/a%01b'))).toMatch(/invalid prefix/);
+    expect(usage(() => parseLocation('s3://bucket:9000/a'))).toMatch(/no port/);
+    expect(usage(() => parseLocation('s3://bucket/a?endpoint=ftp://x'))).toMatch(/http:\/\/ or https:\/\//);
+    expect(usage(() => parseLocation('s3://bucket/a?path-style=maybe'))).toMatch(/true or false/);
+  });
+
   it('decodes file:// URLs', () => {
     expect(parseLocation('file:///srv/my%20backups/v%C3%A4')).toEqual({ kind: 'local', path: '/srv/my backups/vä' });
     expect(parseLocation('file://localhost/srv/x')).toEqual({ kind: 'local', path: '/srv/x' });
@@ -50,6 +69,7 @@ describe('parseLocation and describeLocation', () => {
     const msg = usage(() => parseLocation('https://user:hunter2@example.com/x?token=abc'));
     expect(msg).not.toMatch(/hunter2|token|abc/);
     expect(describeLocation('s3://AKIA:secret@bucket/prefix?x=1')).toBe('s3://bucket/prefix');
+    expect(usage(() => parseLocation('s3://AKIA:hunter2@bucket/p'))).not.toMatch(/AKIA|hunter2/);
   });
 });
 
@@ -77,8 +97,10 @@ describe('openBackend', () => {
     await expect(openBackend(missing)).rejects.toSatisfy((err) => isArcaError(err, 'NOT_FOUND') && String(err).includes(missing));
   });
 
-  it('refuses s3:// for now and other schemes', async () => {
-    await expect(openBackend('s3://bucket/prefix')).rejects.toThrow('s3:// volumes are not supported yet');
+  it('refuses unusable s3:// locations and other schemes', async () => {
+    await expect(openBackend('s3://x/prefix')).rejects.toThrow(/invalid bucket name "x"/);
+    await expect(openBackend('s3://AKIAX:secret@bucket/p')).rejects.toThrow(/must not contain credentials/);
+    await expect(openBackend('s3://bucket/p?color=red')).rejects.toThrow(/unknown parameter "color"/);
     await expect(openBackend('gopher://x')).rejects.toSatisfy((err) => isArcaError(err, 'USAGE'));
   });
 });
