@@ -108,6 +108,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tokens_by_user ON tokens (user);
     `,
   },
+  {
+    version: 4,
+    name: 'notifications',
+    up: `
+      -- Where job outcomes are sent: a webhook URL (JSON POST) or an email
+      -- address (through the SMTP server in smtp), on failure or always.
+      CREATE TABLE notifications (
+        id         INTEGER PRIMARY KEY,
+        kind       TEXT NOT NULL CHECK (kind IN ('webhook', 'email')),
+        target     TEXT NOT NULL,
+        smtp       TEXT,
+        on_event   TEXT NOT NULL CHECK (on_event IN ('failure', 'always')),
+        created_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 const CREATE_MIGRATIONS_TABLE = `

@@ -10,6 +10,8 @@ import { catalogPath, openCatalog, type Catalog } from '../catalog/index.js';
 import type { JobContext } from '../jobs/types.js';
 import type { JobFigures, JobRecord, NewJob } from '../catalog/jobs.js';
 import { trackJob } from '../jobs/job-tracker.js';
+import { notifyJob } from '../jobs/notify/notifier.js';
+import { redactSecrets } from '../common/redact.js';
 import type { Io, StopSignal } from './io.js';
 import { signalExitCode } from './exit.js';
 import { Output } from './output.js';
@@ -136,7 +138,10 @@ export class CliContext {
     const catalog = this.catalog();
     // A scheduler that starts `arca` as a child names the schedule in ARCA_SCHEDULE.
     const schedule = spec.schedule ?? (this.io.env['ARCA_SCHEDULE'] || null);
-    return this.runJob((job) => trackJob(catalog, { ...spec, schedule }, work, figuresOf, job));
+    // Finished jobs go to the notification targets (arca notify); a target that fails is a warning.
+    const onFinished = (ended: JobRecord) =>
+      notifyJob(catalog, ended, (target, err) => void this.io.stderr.write(`arca: warning: notification ${target.id} (${target.kind}) failed: ${redactSecrets(errorMessage(err))}\n`));
+    return this.runJob((job) => trackJob(catalog, { ...spec, schedule }, work, figuresOf, { ...job, onFinished }));
   }
 
   /** Closes volumes and the catalog; the first failure is thrown after all ran. */

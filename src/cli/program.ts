@@ -25,6 +25,8 @@ import { registerRetentionCommand } from './commands/retention.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerUserCommands } from './commands/user.js';
 import { registerTokenCommands } from './commands/token.js';
+import { registerNotifyCommands } from './commands/notify.js';
+import { runRemoteCli, wantsRemote } from './remote/remote-program.js';
 
 /** The package version, from the nearest package.json above this module. */
 function packageVersion(): string {
@@ -77,11 +79,14 @@ export function buildProgram(io: Io, contextOf: ContextFactory): Command {
   registerServeCommand(program, contextOf);
   registerUserCommands(program, contextOf);
   registerTokenCommands(program, contextOf);
+  registerNotifyCommands(program, contextOf);
   return program;
 }
 
 /** Runs one `arca` invocation (argv without node and script) and returns its exit status. */
 export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+  // `--server URL`: the commands run on a remote Arca server (src/cli/remote/).
+  if (wantsRemote(argv)) return runRemoteCli(argv, io);
   const state: { context: CliContext | null } = { context: null };
   const contextOf: ContextFactory = (command) => {
     state.context ??= new CliContext(io, command.optsWithGlobals<GlobalOptions>());

@@ -1,31 +1,3 @@
-// Restore targets: which registered database (if any) a `--to` target is, so
-// a restore into it can put that database in maintenance.
-import { listDatabases, type Catalog, type DatabaseRecord } from '../catalog/index.js';
-import { normalizeDatabaseUrl } from '../jobs/index.js';
-
-/** The URL without credentials or query, for comparing two spellings of one database. */
-function locationOf(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    u.search = '';
-    u.hash = '';
-    if (u.pathname.length > 1 && u.pathname.endsWith('/')) u.pathname = u.pathname.slice(0, -1);
-    return u.href;
-  } catch {
-    return url;
-  }
-}
-
-/** The registered database that `target` (a path or URL) names, or null. */
-export function registeredDatabaseAt(catalog: Catalog, target: string): DatabaseRecord | null {
-  let normalized: string;
-  try {
-    normalized = normalizeDatabaseUrl(target);
-  } catch {
-    return null; // the restore itself reports a bad target
-  }
-  const wanted = locationOf(normalized);
-  return listDatabases(catalog).find((d) => locationOf(d.url) === wanted) ?? null;
-}
+// Restore targets: the helper moved to src/jobs/restore-target.ts (the server
+// uses it too); re-exported here for the CLI.
+export { registeredDatabaseAt } from '../jobs/restore-target.js';

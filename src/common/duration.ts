@@ -80,3 +80,12 @@ export function formatDurationSpec(ms: number): string {
   }
   return parts.length > 0 ? parts.join(' ') : '0m';
 }
+
+/**
+ * An expiry as users write it (`--expire`, the API's `expire`): a duration
+ * counted from `now` ("1w 3d", "12h") or "never" (null). USAGE otherwise.
+ */
+export function expiryFrom(text: string, now: Date): Date | null {
+  if (text.trim().toLowerCase() === 'never') return null;
+  return new Date(now.getTime() + parseDuration(text));
+}

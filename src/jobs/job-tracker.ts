@@ -28,6 +28,20 @@ export interface TrackOptions {
   heartbeatMs?: number;
   /** Called once the job is recorded (e.g. the server answers 202 with the job). */
   onStarted?: (job: JobRecord) => void;
+  /**
+   * Called once with the job as recorded when it ended (succeeded, failed or
+   * aborted), e.g. to send notifications. Awaited; whatever it throws is ignored.
+   */
+  onFinished?: (job: JobRecord) => Promise<void> | void;
+}
+
+async function finished(opts: TrackOptions, job: JobRecord | null): Promise<void> {
+  if (!job || !opts.onFinished) return;
+  try {
+    await opts.onFinished(job);
+  } catch {
+    // A failed notification never changes the job's outcome.
+  }
 }
 
 export const ABORTED_BY_REQUEST = 'aborted by request (arca abort)';
@@ -75,18 +89,20 @@ export async function trackJob<T>(
   try {
     const result = await work({ signal, onProgress, record });
     clearInterval(timer);
-    finishJob(catalog, record.id, { status: 'succeeded', figures: figuresOf(result) });
+    await finished(opts, finishJob(catalog, record.id, { status: 'succeeded', figures: figuresOf(result) }));
     return result;
   } catch (err) {
     clearInterval(timer);
     const aborted = isArcaError(err, 'ABORTED') || signal.aborted;
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
     const message = redactSecrets(errorMessage(err));
+    let ended: JobRecord | null = null;
     try {
-      finishJob(catalog, record.id, { status: aborted ? 'aborted' : 'failed', error: message });
+      ended = finishJob(catalog, record.id, { status: aborted ? 'aborted' : 'failed', error: message });
     } catch {
       // The job's own error matters more than a failure to record it.
     }
+    await finished(opts, ended);
     // An abort requested from another process reads as such, not as whatever the source threw.
     if (reason instanceof ArcaError && !isArcaError(err, 'ABORTED')) throw reason;
     throw err;

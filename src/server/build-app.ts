@@ -5,6 +5,7 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import fastifyMultipart from '@fastify/multipart';
 import type { Logger } from 'pino';
 import { ArcaError } from '../errors.js';
 import { redactSecrets } from '../common/redact.js';
@@ -13,6 +14,12 @@ import { HttpArcaError, toHttpProblem } from './http-errors.js';
 import { mayDo, minimumRole } from './roles.js';
 import type { ServerContext } from './server-context.js';
 import { registerBackupRoutes } from './routes/backups.js';
+import { registerBackupJobRoutes } from './routes/backup-jobs.js';
+import { registerMetricsRoutes } from './routes/metrics.js';
+import { registerPurgeRoutes } from './routes/purge.js';
+import { registerScheduleRoutes } from './routes/schedules.js';
+import { registerUploadRoutes } from './routes/upload.js';
+import { registerVolumeJobRoutes } from './routes/volume-jobs.js';
 import { registerDatabaseRoutes } from './routes/databases.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerSystemRoutes } from './routes/system.js';
@@ -104,11 +111,19 @@ export async function buildApp(ctx: ServerContext, options: AppOptions): Promise
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // Uploads only (…/restore/upload): limits are set per request there.
+  await app.register(fastifyMultipart, { limits: { fileSize: ctx.uploadLimit, files: 1 } });
 
   registerSystemRoutes(app, ctx);
   registerDatabaseRoutes(app, ctx);
   registerVolumeRoutes(app, ctx);
   registerBackupRoutes(app, ctx);
   registerJobRoutes(app, ctx);
+  registerBackupJobRoutes(app, ctx);
+  registerVolumeJobRoutes(app, ctx);
+  registerPurgeRoutes(app, ctx);
+  registerScheduleRoutes(app, ctx);
+  registerUploadRoutes(app, ctx);
+  registerMetricsRoutes(app, ctx);
   return app;
 }

@@ -11,6 +11,7 @@ export const ACTION_ROLES = {
   'backup.run': 'operator',
   'backup.abort': 'operator',
   'backup.delete': 'operator',
+  'backup.expire': 'operator',
   'backup.download': 'operator',
   'restore.run': 'operator',
   'prune.run': 'operator',

@@ -48,6 +48,8 @@ export interface RouteDef<P extends Schema, Q extends Schema, B extends Schema> 
   /** The success status (default 200) and the schema of its body (none: 204-like, no content). */
   status?: 200 | 201 | 202 | 204;
   response?: Schema;
+  /** A non-JSON answer the handler sends itself (a download, an event stream): its content type. */
+  produces?: { contentType: string; description: string };
   /** Error statuses worth documenting besides 400/401/403 (e.g. 404, 409). */
   errors?: number[];
   handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<unknown> | unknown;
@@ -78,6 +80,7 @@ const ERROR_TEXT: Record<number, string> = {
   403: 'the role does not allow this',
   404: 'not found',
   409: 'conflict (already exists, in maintenance, a job running)',
+  413: 'the upload is too large',
   429: 'too many failed logins',
   503: 'the server cannot open volumes (no volume password) or storage failed',
 };
@@ -86,10 +89,9 @@ function openApiSchema(def: RouteDef<Schema, Schema, Schema>): Record<string, un
   const role = def.action === 'public' ? 'none (no login)' : minimumRole(def.action);
   const response: Record<string, JsonSchema> = {};
   const status = def.status ?? 200;
-  response[String(status)] = {
-    description: 'success',
-    ...(def.response ? jsonSchema(def.response, 'output') : { type: 'null' }),
-  };
+  response[String(status)] = def.produces
+    ? { description: def.produces.description, content: { [def.produces.contentType]: { schema: { type: 'string', format: 'binary' } } } }
+    : { description: 'success', ...(def.response ? jsonSchema(def.response, 'output') : { type: 'null' }) };
   const errorJson = jsonSchema(ErrorSchema, 'output');
   const errors = def.action === 'public' ? [] : [400, 401, 403, 429, ...(def.errors ?? [])];
   for (const code of [...new Set(errors)].sort()) response[String(code)] = { description: ERROR_TEXT[code] ?? 'error', ...errorJson };
@@ -117,6 +119,7 @@ export function registerRoute<P extends Schema, Q extends Schema, B extends Sche
       const query = parse(def.query ?? NoInput, request.query ?? {}, 'query string') as z.output<Q>;
       const body = (def.body ? parse(def.body, request.body, 'request body') : undefined) as z.output<B>;
       const result = await def.handle({ params, query, body, principal: request.principal, request, reply });
+      if (result === reply || reply.sent) return reply; // the handler answered itself (a stream)
       const status = def.status ?? 200;
       reply.code(status);
       if (status === 204 || result === undefined) return reply.send();

@@ -4,12 +4,14 @@
 // their outcome) and closes the volumes it opened. The catalog belongs to the
 // caller.
 import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/catalog.js';
 import { Authenticator } from './authenticator.js';
 import { buildApp } from './build-app.js';
 import { LoginLimiter } from './login-limiter.js';
+import { ManifestCache } from './manifest-cache.js';
 import { createLogger } from './logger.js';
 import { RunningJobs } from './running-jobs.js';
 import type { ServerContext } from './server-context.js';
@@ -30,12 +32,21 @@ export interface ServerOptions {
   trustProxy?: boolean;
   /** How long stop() waits for running jobs to record their outcome. Default 30 s. */
   jobStopTimeoutMs?: number;
+  /** ARCA_HOME (uploads go under it); default: the catalog's folder. */
+  home?: string;
+  /** The largest upload accepted (bytes). Default 10 GiB. */
+  uploadLimit?: number;
 }
+
+export const DEFAULT_UPLOAD_LIMIT = 10 * 1024 ** 3;
 
 export class Server {
   readonly jobs = new RunningJobs();
   readonly volumes: VolumePool;
   readonly authenticator: Authenticator;
+  readonly manifests = new ManifestCache();
+  readonly context: ServerContext;
+  private readonly stopController = new AbortController();
   private app: FastifyInstance | null = null;
   private address: AddressInfo | null = null;
   private stopping: Promise<void> | null = null;
@@ -43,10 +54,18 @@ export class Server {
   constructor(private readonly options: ServerOptions) {
     this.volumes = new VolumePool(options.catalog, options.volumePassword);
     this.authenticator = new Authenticator(options.catalog, options.limiter ? { limiter: options.limiter } : {});
-  }
-
-  get context(): ServerContext {
-    return { catalog: this.options.catalog, volumes: this.volumes, jobs: this.jobs, version: this.options.version ?? 'unknown' };
+    this.context = {
+      catalog: options.catalog,
+      volumes: this.volumes,
+      jobs: this.jobs,
+      version: options.version ?? 'unknown',
+      manifests: this.manifests,
+      home: options.home ?? dirname(options.catalog.path),
+      uploadLimit: options.uploadLimit ?? DEFAULT_UPLOAD_LIMIT,
+      stopping: this.stopController.signal,
+      streams: new Set(),
+      onJobFinished: () => this.manifests.invalidate(),
+    };
   }
 
   /** The base URL, e.g. https://127.0.0.1:8443 (after start). */
@@ -84,6 +103,10 @@ export class Server {
   private async shutdown(): Promise<void> {
     const app = this.app;
     const log = app?.log;
+    // Event streams write their last frame and end; their responses finish before connections close.
+    this.stopController.abort();
+    const streams = [...this.context.streams];
+    if (streams.length > 0) await Promise.race([Promise.allSettled(streams), new Promise((r) => setTimeout(r, 2000))]);
     const [, jobs] = await Promise.all([
       app?.close(),
       this.jobs.stopAll('the server is shutting down', this.options.jobStopTimeoutMs ?? 30_000),

@@ -13,7 +13,7 @@ import { progressView, type ProgressView } from '../../jobs/progress-view.js';
 // The progress view moved to src/jobs/progress-view.ts (the server shows it too).
 export { progressView, type ProgressView } from '../../jobs/progress-view.js';
 
-function progressText(views: readonly ProgressView[]): string {
+export function progressText(views: readonly ProgressView[]): string {
   return views
     .map((v) => {
       const what = `job ${v.job}: ${v.kind} of ${v.database ?? v.volume ?? '?'}, started ${formatTimestamp(v.startedAt)}`;
@@ -26,7 +26,7 @@ function progressText(views: readonly ProgressView[]): string {
     .join('\n');
 }
 
-function jobsTable(jobs: readonly JobRecord[]): string {
+export function jobsTable(jobs: readonly JobRecord[]): string {
   return renderTable(
     [{ header: 'JOB' }, { header: 'KIND' }, { header: 'DATABASE' }, { header: 'VOLUME' }, { header: 'STARTED' }, { header: 'TOOK' }, { header: 'OUTCOME' }],
     jobs.map((j) => {

@@ -76,7 +76,7 @@ async function verify(path: string, extra: SqliteExtra['sqlite'] | undefined, si
  * Makes an existing target safe to replace: no other connection may use it,
  * and no -wal/-journal of it may survive to be replayed onto the new file.
  */
-async function retireTarget(target: string): Promise<void> {
+export async function retireTarget(target: string): Promise<void> {
   let db: Database.Database | undefined;
   try {
     db = new Database(target, { fileMustExist: true, timeout: 0 });

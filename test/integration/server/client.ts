@@ -12,6 +12,42 @@ export interface ApiResponse {
   text: string;
   /** The parsed JSON body (undefined when empty or not JSON). */
   json: unknown;
+  /** The body as received. */
+  body: Buffer;
+}
+
+/** One Server-Sent Event. */
+export interface SseMessage {
+  event: string;
+  data: unknown;
+}
+
+/** The events of a text/event-stream body. */
+export function parseSse(text: string): SseMessage[] {
+  return text
+    .split('\n\n')
+    .map((frame) => {
+      const event = /^event: (.*)$/m.exec(frame)?.[1];
+      const data = /^data: (.*)$/m.exec(frame)?.[1];
+      return event !== undefined && data !== undefined ? { event, data: JSON.parse(data) as unknown } : null;
+    })
+    .filter((m): m is SseMessage => m !== null);
+}
+
+/** A multipart/form-data body: fields in the given order, files as {filename, data}. */
+export function multipart(parts: Array<[string, string | { filename: string; data: Buffer }]>): { body: Buffer; contentType: string } {
+  const boundary = `----arcatest${Math.random().toString(16).slice(2)}`;
+  const chunks: Buffer[] = [];
+  for (const [name, value] of parts) {
+    if (typeof value === 'string') {
+      chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
+    } else {
+      chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"; filename="${value.filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`));
+      chunks.push(value.data, Buffer.from('\r\n'));
+    }
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 export interface RequestOptions {
@@ -19,7 +55,7 @@ export interface RequestOptions {
   /** Sent as JSON. */
   body?: unknown;
   /** Sent as is (with content-type application/json unless headers say otherwise). */
-  rawBody?: string;
+  rawBody?: string | Buffer;
   headers?: Record<string, string>;
 }
 
@@ -41,7 +77,7 @@ export class ApiClient {
     if (auth && 'user' in auth) headers['authorization'] = `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString('base64')}`;
     else if (auth && 'token' in auth) headers['authorization'] = `Bearer ${auth.token}`;
     else if (auth && 'header' in auth) headers['authorization'] = auth.header;
-    let payload: string | undefined;
+    let payload: string | Buffer | undefined;
     if (options.rawBody !== undefined) payload = options.rawBody;
     else if (options.body !== undefined) payload = JSON.stringify(options.body);
     if (payload !== undefined) {
@@ -63,14 +99,15 @@ export class ApiClient {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
+          const body = Buffer.concat(chunks);
+          const text = body.toString('utf8');
           let json: unknown;
           try {
             json = text === '' ? undefined : JSON.parse(text);
           } catch {
             json = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json, body });
         });
         res.on('error', reject);
       });
@@ -91,6 +128,14 @@ export class ApiClient {
   }
   delete(path: string, options?: RequestOptions): Promise<ApiResponse> {
     return this.request('DELETE', path, options);
+  }
+  patch(path: string, body: unknown, options?: RequestOptions): Promise<ApiResponse> {
+    return this.request('PATCH', path, { ...options, body });
+  }
+  /** A multipart/form-data POST. */
+  upload(path: string, parts: Array<[string, string | { filename: string; data: Buffer }]>, options?: RequestOptions): Promise<ApiResponse> {
+    const { body, contentType } = multipart(parts);
+    return this.request('POST', path, { ...options, rawBody: body, headers: { ...options?.headers, 'content-type': contentType } });
   }
 }
 

@@ -34,7 +34,7 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  options: { label?: string; insecureHttp?: boolean; trustProxy?: boolean } = {},
+  options: { label?: string; insecureHttp?: boolean; trustProxy?: boolean; uploadLimit?: number } = {},
 ): Promise<TestServer> {
   const scratch = makeScratch(options.label ?? 'api');
   const home = scratch.path('home');
@@ -67,6 +67,7 @@ export async function startTestServer(
     logger: createLogger({ level: 'silent' }),
     limiter,
     trustProxy: options.trustProxy === true,
+    ...(options.uploadLimit !== undefined ? { uploadLimit: options.uploadLimit } : {}),
   });
   const url = await server.start();
   const anon = new ApiClient(url, tls?.cert ?? null);

@@ -32,3 +32,28 @@ describe('Server.stop', () => {
     await t.close();
   });
 });
+
+describe('Server.stop with a backup running and an event stream open', () => {
+  it('ends the stream, aborts the backup and records it as aborted', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const { randomBytes } = await import('node:crypto');
+    const { addDatabase } = await import('../../../src/catalog/index.js');
+    const { getJob } = await import('../../../src/catalog/jobs.js');
+    const { parseSse } = await import('./client.js');
+    const t = await startTestServer({ label: 'api-lifecycle-jobs' });
+    const big = t.scratch.path('big');
+    mkdirSync(big);
+    for (let i = 0; i < 40; i++) writeFileSync(`${big}/f${i}`, randomBytes(4 * 1024 * 1024));
+    addDatabase(t.catalog, { name: 'big', url: `file://${big}` });
+    const r = await t.as.operator.put('/api/v1/databases/big/backups/start', { body: {} });
+    expect(r.status, r.text).toBe(202);
+    const id = (r.json as { id: number }).id;
+    const stream = t.as.viewer.get(`/api/v1/jobs/${id}/events?interval=100`);
+    await new Promise((res) => setTimeout(res, 300));
+    await t.server.stop();
+    const events = parseSse((await stream).text);
+    expect(['shutdown', 'end']).toContain(events.at(-1)!.event);
+    expect(getJob(t.catalog, id)).toMatchObject({ status: 'aborted' });
+    await t.close();
+  });
+});

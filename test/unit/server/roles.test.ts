@@ -11,7 +11,7 @@ describe('roles', () => {
       (Object.keys(ACTION_ROLES) as Action[]).filter((a) => mayDo(role, a)).sort();
     expect(allowed('viewer')).toEqual(['read']);
     expect(allowed('operator')).toEqual(
-      ['backup.abort', 'backup.delete', 'backup.download', 'backup.run', 'check.run', 'prune.run', 'read', 'restore.run'].sort(),
+      ['backup.abort', 'backup.delete', 'backup.download', 'backup.expire', 'backup.run', 'check.run', 'prune.run', 'read', 'restore.run'].sort(),
     );
     expect(allowed('admin')).toEqual((Object.keys(ACTION_ROLES) as Action[]).sort());
     for (const a of ['databases.change', 'volumes.change', 'schedules.change', 'rules.change', 'users.change'] as const) {

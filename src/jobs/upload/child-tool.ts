@@ -1,0 +1,41 @@
+// Running a database's own client tool on an uploaded export (psql,
+// pg_restore, tar): its stderr becomes the error message (secrets masked),
+// an AbortSignal kills it, and a non-zero exit is an ArcaError.
+import { spawn } from 'node:child_process';
+import { ArcaError, errorMessage } from '../../errors.js';
+import { redactSecrets } from '../../common/redact.js';
+
+export interface ToolResult {
+  stdout: string;
+}
+
+export function runTool(
+  command: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; step: string; code?: 'SOURCE' | 'USAGE'; keepStdout?: boolean },
+): Promise<ToolResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      if (stderr.length < 8192) stderr += s;
+    });
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      if (opts.keepStdout && stdout.length < 1_000_000) stdout += s;
+    });
+    const onAbort = () => child.kill('SIGTERM');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (err) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      reject(new ArcaError('SOURCE', `${opts.step}: cannot run ${command}: ${errorMessage(err)}`, { cause: err }));
+    });
+    child.on('close', (code, sig) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (opts.signal?.aborted) return reject(new ArcaError('ABORTED', `${opts.step}: aborted`));
+      if (code === 0) return resolve({ stdout });
+      const why = stderr.trim() ? redactSecrets(stderr.trim().split('\n').slice(0, 6).join('; ')) : sig ? `killed by ${sig}` : `exit code ${code}`;
+      reject(new ArcaError(opts.code ?? 'SOURCE', `${opts.step}: ${why}`));
+    });
+  });
+}

@@ -1,0 +1,49 @@
+// Restoring a registered database from an uploaded export file (the server's
+// `…/restore/upload`): `validateExport` proves the file is the database's
+// native export format before anything is touched (SQLite header and
+// integrity_check; a PostgreSQL dump script or pg_dump archive; a tar for
+// directories), `restoreExport` then loads it with the engine's own tools and
+// swaps it in only when that succeeded. MySQL/MariaDB uploads are not
+// restored yet (refused before the upload is read).
+import { ArcaError } from '../../errors.js';
+import { driverFor } from '../../sources/index.js';
+import type { JobContext } from '../types.js';
+import { restorePostgresExport, validatePostgresExport, type PgExportFormat } from './postgres-upload.js';
+import { restoreSqliteExport, validateSqliteExport } from './sqlite-upload.js';
+import { restoreTarExport, validateTarExport } from './files-upload.js';
+import { stat } from 'node:fs/promises';
+
+export type ExportFormat = 'sqlite' | 'tar' | PgExportFormat;
+
+/** The engine of a database URL, when uploads can restore it; USAGE otherwise. */
+export function uploadEngine(url: string): 'sqlite' | 'postgres' | 'files' {
+  const kind = driverFor(url).kind;
+  if (kind === 'sqlite' || kind === 'postgres' || kind === 'files') return kind;
+  throw new ArcaError('USAGE', `restoring ${kind} databases from an uploaded file is not supported yet; use a backup (PUT …/backups/restore) or the mariadb client`);
+}
+
+export async function validateExport(url: string, file: string): Promise<ExportFormat> {
+  const engine = uploadEngine(url);
+  if ((await stat(file)).size === 0) throw new ArcaError('USAGE', 'the uploaded file is empty');
+  if (engine === 'sqlite') return validateSqliteExport(file).then(() => 'sqlite' as const);
+  if (engine === 'postgres') return validatePostgresExport(file);
+  return validateTarExport(file);
+}
+
+export interface UploadRestoreResult {
+  target: string;
+  format: ExportFormat;
+  bytes: number;
+}
+
+export async function restoreExport(opts: JobContext & { url: string; file: string; format: ExportFormat }): Promise<UploadRestoreResult> {
+  const bytes = (await stat(opts.file)).size;
+  const progress = (done: number) => opts.onProgress?.({ phase: 'restore', bytesDone: done, bytesTotal: bytes, itemsDone: done === bytes ? 1 : 0, itemsTotal: 1 });
+  progress(0);
+  let target: string;
+  if (opts.format === 'sqlite') target = (await restoreSqliteExport(opts.url, opts.file, opts.signal)).target;
+  else if (opts.format === 'tar') target = (await restoreTarExport(opts.url, opts.file, opts.signal)).target;
+  else target = (await restorePostgresExport(opts.url, opts.file, opts.format, opts.signal)).target;
+  progress(bytes);
+  return { target, format: opts.format, bytes };
+}

@@ -1,0 +1,242 @@
+// The job endpoints over real HTTPS: backups started, followed live (SSE) and
+// recorded; restores (with the maintenance exclusion), expiry changes, bulk
+// deletes, downloads in the export format, prune and check of a volume,
+// schedules, purge rules and purges; roles and 4xx answers on each.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { finishJob, startJob } from '../../../src/catalog/jobs.js';
+import { BackupSchema, JobSchema } from '../../../src/server/schemas.js';
+import { errorOf, parseSse, type ApiClient } from './client.js';
+import { startTestServer, type TestServer } from './fixture.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({ label: 'api-jobs' });
+});
+afterAll(async () => t?.close());
+
+type Job = z.output<typeof JobSchema>;
+
+/** Follows a job's event stream to its end; returns the events. */
+async function follow(client: ApiClient, id: number): Promise<{ events: ReturnType<typeof parseSse>; end: Job }> {
+  const r = await client.get(`/api/v1/jobs/${id}/events?interval=100`);
+  expect(r.status).toBe(200);
+  expect(r.headers['content-type']).toMatch(/^text\/event-stream/);
+  const events = parseSse(r.text);
+  const last = events.at(-1)!;
+  expect(last.event).toBe('end');
+  return { events, end: JobSchema.parse(last.data) };
+}
+
+async function startBackup(body: object = {}): Promise<Job> {
+  const r = await t.as.operator.put('/api/v1/databases/docs/backups/start', { body });
+  expect(r.status, r.text).toBe(202);
+  return JobSchema.parse(r.json);
+}
+
+describe('backups as jobs', () => {
+  it('starts a backup (202 with the running job), streams its progress and records it', async () => {
+    const job = await startBackup({ level: 1, expire: '1w 3d' });
+    expect(job).toMatchObject({ kind: 'backup', database: 'docs', volume: 'local', status: 'running' });
+    const { end } = await follow(t.as.viewer, job.id);
+    expect(end).toMatchObject({ id: job.id, status: 'succeeded' });
+    const backups = z.array(BackupSchema).parse((await t.as.viewer.get('/api/v1/databases/docs/backups')).json);
+    const made = backups.find((b) => b.id === end.figures['backup']);
+    expect(made).toMatchObject({ level: 1, parent: t.backupId });
+    const expires = Date.parse(made!.expiresAt!) - Date.parse(made!.startedAt);
+    expect(Math.abs(expires - 10 * 86_400_000)).toBeLessThan(60_000);
+  });
+
+  it('refuses bad input (400), viewers (403), unknown databases (404)', async () => {
+    for (const body of [{ level: 10 }, { level: 1.5 }, { level: '1' }, { expire: 'soon' }, { expire: '-1d' }, { colour: 'red' }, { volume: '../x' }]) {
+      const r = await t.as.operator.put('/api/v1/databases/docs/backups/start', { body });
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(errorOf(r).code).toBe('USAGE');
+    }
+    expect((await t.as.viewer.put('/api/v1/databases/docs/backups/start', { body: {} })).status).toBe(403);
+    expect((await t.as.operator.put('/api/v1/databases/nope/backups/start', { body: {} })).status).toBe(404);
+    expect((await t.as.operator.put('/api/v1/databases/docs/backups/start', { body: { volume: 'nope' } })).status).toBe(404);
+  });
+
+  it('answers 409 while a backup of the database runs or it is in maintenance', async () => {
+    for (const kind of ['backup', 'restore', 'purge'] as const) {
+      const held = startJob(t.catalog, { kind, database: 'docs', volume: 'local' });
+      try {
+        const r = await t.as.operator.put('/api/v1/databases/docs/backups/start', { body: {} });
+        expect(r.status, kind).toBe(409);
+        expect(errorOf(r).message).toContain(`a ${kind} of docs is already running`);
+      } finally {
+        finishJob(t.catalog, held.id, { status: 'succeeded' });
+      }
+    }
+  });
+});
+
+describe('restore, expiry, delete, download', () => {
+  it('restores a backup into a new directory (202), and refuses while the target is in maintenance (409)', async () => {
+    const to = t.scratch.path('restored');
+    const r = await t.as.operator.put('/api/v1/databases/docs/backups/restore', { body: { backupId: t.backupId.slice(0, 10), target: to } });
+    expect(r.status, r.text).toBe(202);
+    const { end } = await follow(t.as.viewer, JobSchema.parse(r.json).id);
+    expect(end.status).toBe('succeeded');
+    expect(readFileSync(`${to}/readme.txt`, 'utf8')).toBe('hello from the api test\n');
+
+    const held = startJob(t.catalog, { kind: 'purge', database: 'docs' });
+    try {
+      const busy = await t.as.operator.put('/api/v1/databases/docs/backups/restore', { body: { backupId: t.backupId, target: 'docs', force: true } });
+      expect(busy.status).toBe(409);
+    } finally {
+      finishJob(t.catalog, held.id, { status: 'succeeded' });
+    }
+    const bad = [{ backupId: 'xyz', target: to }, { backupId: t.backupId, target: 'relative/dir' }, { backupId: t.backupId }];
+    for (const body of bad) expect((await t.as.operator.put('/api/v1/databases/docs/backups/restore', { body })).status).toBe(400);
+    expect((await t.as.operator.put('/api/v1/databases/docs/backups/restore', { body: { backupId: 'abcdef', target: to } })).status).toBe(404);
+    expect((await t.as.viewer.put('/api/v1/databases/docs/backups/restore', { body: { backupId: t.backupId, target: to } })).status).toBe(403);
+  });
+
+  it('changes when a backup expires (PATCH)', async () => {
+    const r = await t.as.operator.patch(`/api/v1/backups/${t.backupId}`, { expire: '2w' });
+    expect(r.status, r.text).toBe(200);
+    const b = BackupSchema.parse(r.json);
+    expect(Math.abs(Date.parse(b.expiresAt!) - Date.now() - 14 * 86_400_000)).toBeLessThan(60_000);
+    const listed = z.array(BackupSchema).parse((await t.as.viewer.get('/api/v1/databases/docs/backups')).json);
+    expect(listed.find((x) => x.id === t.backupId)?.expiresAt).toBe(b.expiresAt);
+    expect(BackupSchema.parse((await t.as.operator.patch(`/api/v1/backups/${t.backupId}`, { expire: 'never' })).json).expiresAt).toBeNull();
+    expect((await t.as.operator.patch(`/api/v1/backups/${t.backupId}`, { expire: 'tomorrow' })).status).toBe(400);
+    expect((await t.as.operator.patch(`/api/v1/backups/${t.backupId}`, {})).status).toBe(400);
+    expect((await t.as.operator.patch('/api/v1/backups/abcdef01', { expire: '1d' })).status).toBe(404);
+    expect((await t.as.viewer.patch(`/api/v1/backups/${t.backupId}`, { expire: '1d' })).status).toBe(403);
+  });
+
+  it('deletes backups in bulk; one unknown id deletes nothing', async () => {
+    const { end } = await follow(t.as.viewer, (await startBackup()).id);
+    const id = String(end.figures['backup']);
+    const none = await t.as.operator.post('/api/v1/databases/docs/backups/bulk_delete', { ids: [id, 'abcdef01'] });
+    expect(none.status).toBe(404);
+    expect(z.array(BackupSchema).parse((await t.as.viewer.get('/api/v1/databases/docs/backups')).json).map((b) => b.id)).toContain(id);
+    expect((await t.as.operator.post('/api/v1/databases/docs/backups/bulk_delete', { ids: [] })).status).toBe(400);
+    expect((await t.as.viewer.post('/api/v1/databases/docs/backups/bulk_delete', { ids: [id] })).status).toBe(403);
+    const r = await t.as.operator.post('/api/v1/databases/docs/backups/bulk_delete', { ids: [id] });
+    expect(r.status, r.text).toBe(200);
+    expect(r.json).toEqual({ deleted: [id] });
+    expect(z.array(BackupSchema).parse((await t.as.viewer.get('/api/v1/databases/docs/backups')).json).map((b) => b.id)).not.toContain(id);
+  });
+
+  it('downloads a backup as the tar `arca export` writes, with its file name', async () => {
+    const r = await t.as.operator.get(`/api/v1/backups/${t.backupId}/download`);
+    expect(r.status).toBe(200);
+    expect(r.headers['content-disposition']).toMatch(/^attachment; filename="docs-\d{8}-\d{6}\.tar"/);
+    const file = t.scratch.path('download.tar');
+    writeFileSync(file, r.body);
+    expect(execFileSync('tar', ['-tf', file], { encoding: 'utf8' })).toContain('readme.txt');
+    const out = t.scratch.path('untarred');
+    mkdirSync(out);
+    execFileSync('tar', ['-xf', file, '-C', out]);
+    expect(readFileSync(`${out}/readme.txt`, 'utf8')).toBe('hello from the api test\n');
+    expect((await t.as.viewer.get(`/api/v1/backups/${t.backupId}/download`)).status).toBe(403);
+    expect((await t.as.operator.get('/api/v1/backups/abcdef01/download')).status).toBe(404);
+    const jobs = z.array(JobSchema).parse((await t.as.viewer.get('/api/v1/jobs?kind=export&limit=1')).json);
+    expect(jobs[0]).toMatchObject({ status: 'succeeded', database: 'docs' });
+  });
+});
+
+describe('progress as Server-Sent Events', () => {
+  it('streams the database progress until no job runs, then the outcome', async () => {
+    const held = startJob(t.catalog, { kind: 'backup', database: 'docs', volume: 'local' });
+    setTimeout(() => finishJob(t.catalog, held.id, { status: 'aborted', error: 'stopped by the test' }), 1500);
+    const r = await t.as.viewer.get('/api/v1/databases/docs/backups/progress?stream=1');
+    expect(r.status).toBe(200);
+    const events = parseSse(r.text);
+    expect(events.filter((e) => e.event === 'progress').length).toBeGreaterThanOrEqual(2);
+    expect(events[0]!.data).toEqual([expect.objectContaining({ job: held.id, kind: 'backup' })]);
+    expect(events.at(-1)).toEqual({ event: 'end', data: { jobs: [expect.objectContaining({ id: held.id, status: 'aborted' })] } });
+    expect((await t.as.viewer.get('/api/v1/jobs/999999/events')).status).toBe(404);
+    expect((await t.as.viewer.get('/api/v1/databases/docs/backups/progress?stream=yes')).status).toBe(400);
+  });
+});
+
+describe('volume jobs', () => {
+  it('prunes and checks a volume as jobs (operator); a second prune of it is 409', async () => {
+    const prune = await t.as.operator.put('/api/v1/volumes/local/prune/start', { body: {} });
+    expect(prune.status, prune.text).toBe(202);
+    expect((await follow(t.as.viewer, JobSchema.parse(prune.json).id)).end.status).toBe('succeeded');
+    const check = await t.as.operator.put('/api/v1/volumes/local/check/start', { body: { readDataPercent: 100 } });
+    expect(check.status, check.text).toBe(202);
+    const { end } = await follow(t.as.viewer, JobSchema.parse(check.json).id);
+    expect(end).toMatchObject({ status: 'succeeded', figures: { ok: true, problems: 0 } });
+    const held = startJob(t.catalog, { kind: 'prune', volume: 'local' });
+    try {
+      expect((await t.as.operator.put('/api/v1/volumes/local/prune/start')).status).toBe(409);
+    } finally {
+      finishJob(t.catalog, held.id, { status: 'succeeded' });
+    }
+    expect((await t.as.viewer.put('/api/v1/volumes/local/check/start')).status).toBe(403);
+    expect((await t.as.operator.put('/api/v1/volumes/nope/check/start')).status).toBe(404);
+    expect((await t.as.operator.put('/api/v1/volumes/local/check/start', { body: { readDataPercent: 101 } })).status).toBe(400);
+  });
+});
+
+describe('schedules and purge', () => {
+  it('adds, lists, shows and removes schedules (admin)', async () => {
+    const body = { name: 'docs-hourly', db: 'docs', cron: '0 * * * *', level: 1, expire: '2d' };
+    expect((await t.as.operator.post('/api/v1/schedules', body)).status).toBe(403);
+    const r = await t.as.admin.post('/api/v1/schedules', body);
+    expect(r.status, r.text).toBe(201);
+    expect(r.json).toMatchObject({ name: 'docs-hourly', kind: 'backup', database: 'docs', cron: '0 * * * *', options: { level: 1, expire: '2d' } });
+    expect((await t.as.admin.post('/api/v1/schedules', body)).status).toBe(409);
+    expect((await t.as.admin.post('/api/v1/schedules', { ...body, name: 'bad', cron: '61 * * * *' })).status).toBe(400);
+    expect((await t.as.admin.post('/api/v1/schedules', { ...body, name: 'bad', db: 'nope' })).status).toBe(404);
+    const list = (await t.as.viewer.get('/api/v1/schedules')).json as Array<{ name: string; nextRunAt: string }>;
+    expect(list.map((s) => s.name)).toContain('docs-hourly');
+    expect((await t.as.viewer.get('/api/v1/schedules/docs-hourly')).json).toMatchObject({ nextRunAt: expect.stringMatching(/:00:00\.000Z$/) });
+    expect((await t.as.admin.delete('/api/v1/schedules/docs-hourly')).status).toBe(204);
+    expect((await t.as.viewer.get('/api/v1/schedules/docs-hourly')).status).toBe(404);
+  });
+
+  it('adds purge rules checked against the database and purges by them (admin)', async () => {
+    const dir = t.scratch.path('docs');
+    mkdirSync(`${dir}/logs`, { recursive: true });
+    writeFileSync(`${dir}/logs/old.log`, 'old\n');
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    utimesSync(`${dir}/logs/old.log`, old, old);
+    writeFileSync(`${dir}/logs/new.log`, 'new\n');
+    expect((await t.as.operator.post('/api/v1/databases/docs/purge/rules', { glob: 'logs/*.log', olderThan: '30d' })).status).toBe(403);
+    expect((await t.as.admin.post('/api/v1/databases/docs/purge/rules', { table: 't', column: 'c', olderThan: '30d' })).status).toBe(400);
+    const added = await t.as.admin.post('/api/v1/databases/docs/purge/rules', { glob: 'logs/*.log', olderThan: '30d' });
+    expect(added.status, added.text).toBe(201);
+    expect(added.json).toMatchObject({ database: 'docs', spec: { kind: 'files', glob: 'logs/*.log' }, wouldDelete: { items: 1 } });
+    const rules = (await t.as.viewer.get('/api/v1/databases/docs/purge/rules')).json as Array<{ id: number }>;
+    expect(rules).toHaveLength(1);
+    expect((await t.as.operator.put('/api/v1/databases/docs/purge/start')).status).toBe(403);
+    const r = await t.as.admin.put('/api/v1/databases/docs/purge/start', { body: {} });
+    expect(r.status, r.text).toBe(202);
+    const { end } = await follow(t.as.viewer, JobSchema.parse(r.json).id);
+    expect(end).toMatchObject({ kind: 'purge', status: 'succeeded', figures: { files: 1 } });
+    expect(existsSync(`${dir}/logs/old.log`)).toBe(false);
+    expect(existsSync(`${dir}/logs/new.log`)).toBe(true);
+    expect((await t.as.viewer.get('/api/v1/databases/docs/purge/progress')).json).toEqual([]);
+    expect((await t.as.admin.delete(`/api/v1/databases/docs/purge/rules/${rules[0]!.id}`)).status).toBe(204);
+    expect((await t.as.admin.delete(`/api/v1/databases/docs/purge/rules/${rules[0]!.id}`)).status).toBe(404);
+    expect((await t.as.admin.put('/api/v1/databases/docs/purge/start')).status).toBe(404);
+  });
+});
+
+describe('metrics', () => {
+  it('serves Prometheus text with per-database and per-volume figures (login required)', async () => {
+    expect((await t.anon.get('/metrics')).status).toBe(401);
+    const r = await t.as.viewer.get('/metrics');
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^text\/plain/);
+    expect(r.text).toMatch(/^arca_backup_last_success_timestamp_seconds\{database="docs"\} \d+/m);
+    expect(r.text).toMatch(/^arca_backup_last_duration_seconds\{database="docs"\} [\d.e-]+$/m);
+    expect(r.text).toMatch(/^arca_backup_last_bytes_read\{database="docs"\} \d+$/m);
+    expect(r.text).toMatch(/^arca_backup_last_bytes_added\{database="docs"\} \d+$/m);
+    expect(r.text).toMatch(/^arca_backups\{database="docs",volume="local"\} [1-9]\d*$/m);
+    expect(r.text).toMatch(/^arca_backup_failures\{database="docs"\} 0$/m);
+    expect(r.text).toMatch(/^arca_volume_stored_bytes\{volume="local"\} [1-9]\d*$/m);
+    expect(r.text).toMatch(/^arca_volume_up\{volume="local"\} 1$/m);
+    expect(r.text).toMatch(/^arca_jobs_finished\{kind="backup",status="succeeded"\} \d+$/m);
+  });
+});

@@ -1,0 +1,141 @@
+// Download and upload-restore over real HTTPS: an export downloaded from the
+// API and uploaded again (with the caller's password entered again) restores
+// the database to the same data (SQLite, PostgreSQL, a directory); a wrong
+// or missing password, a file that is not the database's export format, an
+// upload over the size limit, and a viewer are refused and change nothing.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDatabase } from '../../../src/catalog/index.js';
+import { normalizeDatabaseUrl } from '../../../src/jobs/index.js';
+import { JobSchema } from '../../../src/server/schemas.js';
+import { errorOf, parseSse, type ApiClient } from './client.js';
+import { PASSWORDS, startTestServer, type TestServer } from './fixture.js';
+import { createDb, describeDb, dropScratch, leftoverRestoreDbs, sql, urlOf } from '../postgres/pg-helpers.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer({ label: 'api-upload', uploadLimit: 4 * 1024 * 1024 });
+});
+afterAll(async () => {
+  await t?.close();
+  await dropScratch();
+});
+
+async function follow(client: ApiClient, id: number) {
+  const r = await client.get(`/api/v1/jobs/${id}/events?interval=100`);
+  return JobSchema.parse(parseSse(r.text).at(-1)!.data);
+}
+
+/** Backs the database up over the API and downloads the backup. */
+async function backupAndDownload(db: string): Promise<Buffer> {
+  const started = await t.as.operator.put(`/api/v1/databases/${db}/backups/start`, { body: {} });
+  expect(started.status, started.text).toBe(202);
+  const end = await follow(t.as.viewer, JobSchema.parse(started.json).id);
+  expect(end.status, end.error ?? '').toBe('succeeded');
+  const r = await t.as.operator.get(`/api/v1/backups/${String(end.figures['backup'])}/download`);
+  expect(r.status).toBe(200);
+  return r.body;
+}
+
+const upload = (db: string, parts: Array<[string, string | { filename: string; data: Buffer }]>, client: ApiClient = t.as.operator) =>
+  client.upload(`/api/v1/databases/${db}/restore/upload`, parts);
+
+describe('SQLite', () => {
+  const rows = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare('SELECT id, name FROM items ORDER BY id').all();
+    } finally {
+      db.close();
+    }
+  };
+
+  it('restores an uploaded export to the same data; refuses wrong passwords, foreign files and viewers', async () => {
+    const file = t.scratch.path('app.db');
+    const db = new Database(file);
+    db.exec("PRAGMA journal_mode = WAL; CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO items (name) VALUES ('a'), ('b'), ('c')");
+    db.close();
+    addDatabase(t.catalog, { name: 'app', url: normalizeDatabaseUrl(file) });
+    const original = rows(file);
+    const exported = await backupAndDownload('app');
+    expect(exported.subarray(0, 15).toString('latin1')).toBe('SQLite format 3');
+
+    const live = new Database(file);
+    live.exec("DELETE FROM items WHERE id = 1; INSERT INTO items (name) VALUES ('changed')");
+    live.close();
+    const changed = rows(file);
+    expect(changed).not.toEqual(original);
+
+    const attempts: Array<[number, Array<[string, string | { filename: string; data: Buffer }]>, ApiClient?]> = [
+      [403, [['password', 'not my password'], ['file', { filename: 'app.db', data: exported }]]],
+      [403, [['file', { filename: 'app.db', data: exported }], ['password', PASSWORDS.admin]]],
+      [400, [['file', { filename: 'app.db', data: exported }]]],
+      [400, [['password', PASSWORDS.operator]]],
+      [400, [['password', PASSWORDS.operator], ['file', { filename: 'app.db', data: Buffer.from('-- not a database\n') }]]],
+      [400, [['password', PASSWORDS.operator], ['extra', 'x'], ['file', { filename: 'app.db', data: exported }]]],
+      [413, [['password', PASSWORDS.operator], ['file', { filename: 'big.db', data: randomBytes(5 * 1024 * 1024) }]]],
+      [403, [['password', PASSWORDS.viewer], ['file', { filename: 'app.db', data: exported }]], t.as.viewer],
+    ];
+    for (const [status, parts, client] of attempts) {
+      const r = await upload('app', parts, client);
+      expect(r.status, r.text).toBe(status);
+      expect(errorOf(r).message).not.toContain(PASSWORDS.operator);
+    }
+    expect(rows(file)).toEqual(changed);
+    expect((await t.as.operator.post('/api/v1/databases/app/restore/upload', { password: PASSWORDS.operator })).status).toBe(400);
+
+    const r = await upload('app', [['password', PASSWORDS.operator], ['file', { filename: 'app.db', data: exported }]]);
+    expect(r.status, r.text).toBe(202);
+    const end = await follow(t.as.viewer, JobSchema.parse(r.json).id);
+    expect(end, end.error ?? '').toMatchObject({ kind: 'restore', database: 'app', status: 'succeeded', figures: { upload: true, format: 'sqlite' } });
+    expect(rows(file)).toEqual(original);
+    expect(readFileSync(file).subarray(0, 15).toString('latin1')).toBe('SQLite format 3');
+  });
+});
+
+describe('PostgreSQL', () => {
+  it('restores an uploaded export script to the same data, swapping it in only after it loaded', async () => {
+    const name = await createDb({
+      text: `CREATE TABLE orders (id serial PRIMARY KEY, customer text NOT NULL, total numeric(10,2), at timestamptz DEFAULT now());
+             CREATE INDEX orders_customer ON orders (customer);
+             INSERT INTO orders (customer, total) SELECT 'c' || (g % 17), g * 1.5 FROM generate_series(1, 500) g;
+             CREATE VIEW big_orders AS SELECT * FROM orders WHERE total > 100;`,
+    });
+    addDatabase(t.catalog, { name: 'shop', url: urlOf(name) });
+    const before = await describeDb(name);
+    const exported = await backupAndDownload('shop');
+    expect(exported.toString('utf8', 0, 200)).toMatch(/^-- PostgreSQL export of backup/);
+
+    await sql(name, "DELETE FROM orders WHERE id < 100; INSERT INTO orders (customer, total) VALUES ('new', 1)");
+    const broken = Buffer.concat([exported, Buffer.from('\nSELECT no_such_function();\n')]);
+    const failed = await upload('shop', [['password', PASSWORDS.operator], ['file', { filename: 'shop.sql', data: broken }]]);
+    expect(failed.status, failed.text).toBe(202);
+    expect((await follow(t.as.viewer, JobSchema.parse(failed.json).id)).status).toBe('failed');
+    expect((await sql(name, 'SELECT count(*)::int AS n FROM orders')).rows[0]).toEqual({ n: 402 });
+    expect((await upload('shop', [['password', PASSWORDS.operator], ['file', { filename: 'x.sql', data: Buffer.from('hello world\n') }]])).status).toBe(400);
+
+    const r = await upload('shop', [['password', PASSWORDS.operator], ['file', { filename: 'shop.sql', data: exported }]]);
+    expect(r.status, r.text).toBe(202);
+    const end = await follow(t.as.viewer, JobSchema.parse(r.json).id);
+    expect(end.status, end.error ?? '').toBe('succeeded');
+    expect(await describeDb(name)).toEqual(before);
+    expect(await leftoverRestoreDbs()).toEqual([]);
+  });
+});
+
+describe('directories', () => {
+  it('restores an uploaded tar export to the same files', async () => {
+    const dir = t.scratch.path('docs');
+    const exported = await backupAndDownload('docs');
+    writeFileSync(`${dir}/readme.txt`, 'changed\n');
+    writeFileSync(`${dir}/extra.txt`, 'extra\n');
+    const r = await upload('docs', [['password', PASSWORDS.operator], ['file', { filename: 'docs.tar', data: exported }]]);
+    expect(r.status, r.text).toBe(202);
+    expect((await follow(t.as.viewer, JobSchema.parse(r.json).id)).status).toBe('succeeded');
+    expect(readFileSync(`${dir}/readme.txt`, 'utf8')).toBe('hello from the api test\n');
+    expect(() => readFileSync(`${dir}/extra.txt`)).toThrow();
+    expect((await upload('docs', [['password', PASSWORDS.operator], ['file', { filename: 'x.tar', data: Buffer.from('not a tar at all') }]])).status).toBe(400);
+  });
+});
