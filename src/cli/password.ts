@@ -9,6 +9,13 @@ export const NO_PASSWORD_MESSAGE =
   'no volume password: set ARCA_PASSWORD, use --password-file, or run on a terminal';
 
 /** A password file's content without its final line ending ("\n" or "\r\n"). */
+/** All of a stream (stdin) as UTF-8 text. */
+export async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export function passwordFromFileContent(content: string): string {
   return content.replace(/\r?\n$/, '');
 }

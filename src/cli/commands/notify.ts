@@ -1,7 +1,10 @@
 // `arca notify add webhook URL [--on failure|always]`, `arca notify add email
 // ADDRESS --smtp smtp://host:port [--on …]`, `arca notify list|remove|test`:
 // where job outcomes are sent (by the CLI, the scheduler's jobs and the
-// server alike). Listings mask webhook paths and SMTP passwords.
+// server alike). Listings mask webhook paths and SMTP passwords. Secrets never
+// come from the command line: a webhook URL (its path is a secret for Slack
+// and most chat tools) is read from stdin with `-`, an SMTP password from
+// --smtp-password-file.
 import { InvalidArgumentError, type Command } from 'commander';
 import { ArcaError, errorMessage } from '../../errors.js';
 import { formatTimestamp } from '../../common/format.js';
@@ -18,7 +21,8 @@ import {
 } from '../../catalog/notifications.js';
 import type { JobRecord } from '../../catalog/jobs.js';
 import { notificationPayload, sendNotification } from '../../jobs/notify/notifier.js';
-import type { ContextFactory } from '../context.js';
+import type { CliContext, ContextFactory } from '../context.js';
+import { passwordFromFileContent, readAll, readPasswordFile } from '../password.js';
 import { renderTable } from '../output.js';
 
 function parseOn(value: string): NotifyOn {
@@ -33,6 +37,31 @@ function parseId(value: string): number {
 
 function describe(n: NotificationRecord): string {
   return n.kind === 'webhook' ? `webhook ${n.target}` : `email to ${n.target} via ${n.smtp ?? '?'}`;
+}
+
+/** The webhook URL: from stdin when given as `-` (keeps its secret path out of argv and shell history). */
+async function webhookUrl(ctx: CliContext, arg: string): Promise<string> {
+  if (arg !== '-') return arg;
+  const url = passwordFromFileContent(await readAll(ctx.io.stdin)).trim();
+  if (url === '') throw new ArcaError('USAGE', 'no webhook URL on stdin');
+  return url;
+}
+
+/** The SMTP URL with the password from --smtp-password-file; a password typed into --smtp itself is refused. */
+async function smtpUrl(smtp: string, passwordFile: string | undefined): Promise<string> {
+  let url: URL;
+  try {
+    url = new URL(smtp);
+  } catch {
+    throw new ArcaError('USAGE', '--smtp must be a URL like smtp://host:587 or smtps://user@host:465');
+  }
+  if (url.password !== '') {
+    throw new ArcaError('USAGE', 'do not put the SMTP password on the command line: give --smtp smtps://user@host:465 and --smtp-password-file FILE');
+  }
+  if (passwordFile === undefined) return smtp;
+  if (url.username === '') throw new ArcaError('USAGE', '--smtp-password-file needs a user name in the --smtp URL (smtps://user@host:465)');
+  url.password = encodeURIComponent(await readPasswordFile(passwordFile));
+  return url.href;
 }
 
 /** A made-up finished job for `notify test`. */
@@ -51,10 +80,11 @@ export function registerNotifyCommands(program: Command, contextOf: ContextFacto
   add
     .command('webhook')
     .description('POST each matching job outcome as JSON (with a Slack-compatible "text" field) to URL')
-    .argument('<url>', 'http:// or https:// URL')
+    .argument('<url>', 'http:// or https:// URL, or - to read it from stdin (keeps a secret URL out of argv)')
     .option('--on <when>', 'failure (default) or always', parseOn, 'failure')
-    .action((url: string, opts: { on: NotifyOn }, cmd: Command) => {
+    .action(async (arg: string, opts: { on: NotifyOn }, cmd: Command) => {
       const ctx = contextOf(cmd);
+      const url = await webhookUrl(ctx, arg);
       const added = maskNotification(addNotification(ctx.catalog(), { kind: 'webhook', target: url, on: opts.on }));
       ctx.output.result(added, () => `added notification ${added.id}: ${describe(added)} on ${added.on}`);
     });
@@ -63,11 +93,13 @@ export function registerNotifyCommands(program: Command, contextOf: ContextFacto
     .command('email')
     .description('email each matching job outcome to ADDRESS through an SMTP server')
     .argument('<address>', 'the recipient')
-    .requiredOption('--smtp <url>', 'smtp://host:port (STARTTLS when offered) or smtps://user:password@host:465')
+    .requiredOption('--smtp <url>', 'smtp://host:port (STARTTLS when offered) or smtps://user@host:465')
+    .option('--smtp-password-file <file>', 'the SMTP password, read from this file (never on the command line)')
     .option('--on <when>', 'failure (default) or always', parseOn, 'failure')
-    .action((address: string, opts: { smtp: string; on: NotifyOn }, cmd: Command) => {
+    .action(async (address: string, opts: { smtp: string; smtpPasswordFile?: string; on: NotifyOn }, cmd: Command) => {
       const ctx = contextOf(cmd);
-      const added = maskNotification(addNotification(ctx.catalog(), { kind: 'email', target: address, smtp: opts.smtp, on: opts.on }));
+      const smtp = await smtpUrl(opts.smtp, opts.smtpPasswordFile);
+      const added = maskNotification(addNotification(ctx.catalog(), { kind: 'email', target: address, smtp, on: opts.on }));
       ctx.output.result(added, () => `added notification ${added.id}: ${describe(added)} on ${added.on}`);
     });
 

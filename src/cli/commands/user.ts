@@ -9,18 +9,13 @@ import { addUser, isUserRole, listUsers, removeUser, requireUser, setUserPasswor
 import { listTokens } from '../../catalog/tokens.js';
 import type { CliContext, ContextFactory } from '../context.js';
 import { renderTable } from '../output.js';
-import { passwordFromFileContent, PromptInterrupted, promptHidden } from '../password.js';
+import { passwordFromFileContent, PromptInterrupted, promptHidden, readAll } from '../password.js';
 
 function parseRole(value: string): UserRole {
   if (!isUserRole(value)) throw new InvalidArgumentError(`the role must be one of ${USER_ROLES.join(', ')}`);
   return value;
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /** A user's new password: all of stdin (without its final line ending), or typed twice on a terminal. */
 async function newPassword(ctx: CliContext, user: string, fromStdin: boolean): Promise<string> {

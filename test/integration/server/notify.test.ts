@@ -3,6 +3,8 @@
 // SMTP server (smtp-server) gets the email; on failure only or always; from
 // server jobs and from CLI jobs; `arca notify add|list|remove|test`; secrets
 // masked in listings.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
@@ -118,11 +120,19 @@ describe('notifications', () => {
     requireBuiltCli();
     posts.length = 0;
     const opts = { home: t.home };
-    const added = await runArca(['--json', 'notify', 'add', 'webhook', hookUrl, '--on', 'always'], opts);
+    // The webhook URL (its path is a secret) comes from stdin, not argv.
+    const added = await runArca(['--json', 'notify', 'add', 'webhook', '-', '--on', 'always'], { ...opts, input: `${hookUrl}\n` });
     expect(added.code, added.stderr).toBe(0);
     const id = (JSON.parse(added.stdout) as { id: number }).id;
     expect(added.stdout).not.toContain('secret-part');
-    const mail = await runArca(['notify', 'add', 'email', 'ops@example.com', '--smtp', smtpUrl.replace('smtp://', 'smtp://bob:pw-s3cret@')], opts);
+    // An SMTP password typed into --smtp is refused; it comes from a file.
+    const inline = await runArca(['notify', 'add', 'email', 'ops@example.com', '--smtp', smtpUrl.replace('smtp://', 'smtp://bob:pw-s3cret@')], opts);
+    expect(inline.code).toBe(2);
+    expect(inline.stderr).toContain('--smtp-password-file');
+    expect(inline.stderr).not.toContain('pw-s3cret');
+    const pwFile = join(t.home, 'smtp-password');
+    writeFileSync(pwFile, 'pw-s3cret\n', { mode: 0o600 });
+    const mail = await runArca(['notify', 'add', 'email', 'ops@example.com', '--smtp', smtpUrl.replace('smtp://', 'smtp://bob@'), '--smtp-password-file', pwFile], opts);
     expect(mail.code, mail.stderr).toBe(0);
     const list = await runArca(['notify', 'list'], opts);
     expect(list.stdout).toContain('http://127.0.0.1');
