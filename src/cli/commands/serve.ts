@@ -1,12 +1,17 @@
 // `arca serve`: runs the REST API (HTTPS with the given or a self-signed
 // certificate; plain HTTP only with --insecure-http) until SIGINT/SIGTERM,
 // then shuts down gracefully and exits 0. Volume passwords come from
-// ARCA_PASSWORD or --password-file (a server never prompts).
+// ARCA_PASSWORD or --password-file (a server never prompts). The scheduler
+// runs inside it (each job a child `arca` process, as `arca scheduler` does)
+// unless --no-scheduler; on shutdown it launches nothing new and waits for
+// its running jobs, which are asked to stop.
 import { InvalidArgumentError, type Command } from 'commander';
 import { ArcaError, errorMessage } from '../../errors.js';
 import { countUsers } from '../../catalog/users.js';
 import type { CliContext, ContextFactory } from '../context.js';
 import { signalExitCode } from '../exit.js';
+import { ChildLauncher, Scheduler, systemClock } from '../../scheduler/index.js';
+import { childLauncherOptions } from './scheduler.js';
 import type { StopSignal } from '../io.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -39,6 +44,7 @@ interface ServeOptions {
   insecureHttp?: boolean;
   trustProxy?: boolean;
   logLevel: LogLevel;
+  scheduler: boolean;
 }
 
 /** The server's volume passwords: ARCA_PASSWORD or --password-file, checked now; never a prompt. */
@@ -83,6 +89,7 @@ export function registerServeCommand(program: Command, contextOf: ContextFactory
     .option('--insecure-http', 'serve plain HTTP (only behind a reverse proxy that terminates TLS)')
     .option('--trust-proxy', 'take the client address from X-Forwarded-For (behind a reverse proxy)')
     .option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`, parseLogLevel, 'info')
+    .option('--no-scheduler', 'do not run the schedules in this process (run `arca scheduler` elsewhere)')
     .action(async (opts: ServeOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       if (opts.insecureHttp && (opts.tlsCert !== undefined || opts.tlsKey !== undefined)) {
@@ -98,6 +105,17 @@ export function registerServeCommand(program: Command, contextOf: ContextFactory
             hosts: [opts.listen.host],
           });
       const volumePassword = await serverPasswords(ctx);
+      const logger = createLogger({ level: opts.logLevel });
+      const passwordKind = ctx.passwords.kind();
+      const scheduler =
+        opts.scheduler && (passwordKind === 'env' || passwordKind === 'file')
+          ? new Scheduler({
+              catalog,
+              clock: systemClock,
+              launcher: new ChildLauncher({ ...childLauncherOptions(ctx), globalArgs: ctx.options.debug ? ['--debug'] : [] }),
+              onEvent: (e) => logger.info({ scheduler: e }, `schedule ${'schedule' in e ? (e.schedule ?? '') : ''}: ${e.type}`),
+            })
+          : null;
       const server = new Server({
         catalog,
         host: opts.listen.host,
@@ -105,7 +123,7 @@ export function registerServeCommand(program: Command, contextOf: ContextFactory
         tls,
         volumePassword,
         version: program.version() ?? 'unknown',
-        logger: createLogger({ level: opts.logLevel }),
+        logger,
         trustProxy: opts.trustProxy === true,
       });
       const signals = untilStopSignal(ctx);
@@ -133,7 +151,13 @@ export function registerServeCommand(program: Command, contextOf: ContextFactory
         if (countUsers(catalog) === 0) {
           ctx.io.stderr.write('arca: no users yet: every request is refused until you create one with: arca user add NAME --role admin\n');
         }
+        const scheduling = (scheduler?.run() ?? Promise.resolve()).catch((err: unknown) =>
+          logger.error({ err: errorMessage(err) }, 'the scheduler stopped on an error; schedules do not run until a restart'),
+        );
+        if (!scheduler && opts.scheduler) ctx.io.stderr.write('arca: no volume password, so the schedules do not run here\n');
         await signals.stopped;
+        await scheduler?.stop();
+        await scheduling;
         await server.stop();
       } finally {
         signals.dispose();

@@ -2,7 +2,8 @@
 // `arca schedule run` runs a schedule's backup now (listed, and recorded in
 // the job history under the schedule's name, also when it fails), and
 // `arca scheduler` started with runs missed long ago (last_run_at far in the
-// past) fires each exactly once, then stops cleanly on SIGTERM.
+// past) fires each exactly once, then stops cleanly on SIGTERM; `arca serve`
+// runs the same scheduler inside it (not with --no-scheduler).
 import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
@@ -131,5 +132,27 @@ describe('schedules end to end', () => {
       catalog.close();
     }
     expect(path.isAbsolute(home.opts.home)).toBe(true);
+  });
+  it('arca serve runs the schedules too (a missed run once), and not with --no-scheduler', async () => {
+    const serveOnce = async (extra: string[]): Promise<JobJson[]> => {
+      setLastRun(home, 'docs-daily', '2021-01-01T00:00:00.000Z');
+      const before = (await jobs(home)).length;
+      const server = spawnArca(['serve', '--insecure-http', '--listen', '127.0.0.1:0', ...extra], { ...home.opts, timeoutMs: 120_000 });
+      const fresh = async (): Promise<JobJson[]> => (await jobs(home)).slice(0, -before || undefined);
+      // With the scheduler, wait for the run to end; without, give a wrong launch time to show.
+      if (extra.length > 0) await sleep(3000);
+      for (let i = 0; i < 600 && extra.length === 0; i++) {
+        const seen = await fresh();
+        if (seen.length >= 1 && seen.every((j) => j.status !== 'running')) break;
+        await sleep(100);
+      }
+      server.child.kill('SIGTERM');
+      const done = await server.done;
+      expect(done.code, describeRun(done)).toBe(0);
+      return fresh();
+    };
+    const ran = await serveOnce([]);
+    expect(ran.map((j) => [j.schedule, j.kind, j.status])).toEqual([['docs-daily', 'backup', 'succeeded']]);
+    expect(await serveOnce(['--no-scheduler'])).toEqual([]);
   });
 });
