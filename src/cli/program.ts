@@ -26,6 +26,7 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerUserCommands } from './commands/user.js';
 import { registerTokenCommands } from './commands/token.js';
 import { registerNotifyCommands } from './commands/notify.js';
+import { registerCopyCommand } from './commands/copy.js';
 import { runRemoteCli, wantsRemote } from './remote/remote-program.js';
 
 /** The package version, from the nearest package.json above this module. */
@@ -80,6 +81,7 @@ export function buildProgram(io: Io, contextOf: ContextFactory): Command {
   registerUserCommands(program, contextOf);
   registerTokenCommands(program, contextOf);
   registerNotifyCommands(program, contextOf);
+  registerCopyCommand(program, contextOf);
   return program;
 }
 

@@ -12,8 +12,9 @@ export function wrongPassword(volume: string, cause: unknown): ArcaError {
   return new ArcaError('WRONG_PASSWORD', `wrong password for volume ${volume}`, { cause });
 }
 
-export async function openRegisteredVolume(ctx: CliContext, record: VolumeRecord): Promise<OpenVolume> {
-  const password = await ctx.password(record.name);
+/** Opens a registered volume with `password`, or the run's password for it (see PasswordSource). */
+export async function openRegisteredVolume(ctx: CliContext, record: VolumeRecord, password?: string): Promise<OpenVolume> {
+  password ??= await ctx.password(record.name);
   let volume: OpenVolume;
   try {
     volume = await openVolume({ name: record.name, location: record.location }, password);

@@ -11,6 +11,7 @@ export { runExport, defaultExportName, type ExportOptions, type ExportResult } f
 export { runCheck, type CheckOptions } from './check-job.js';
 export { runPrune, DEFAULT_REPACK_THRESHOLD, type PruneOptions, type PruneReport, type RemovedBackup } from './prune-job.js';
 export { setBackupExpiry, deleteBackups } from './backup-admin.js';
+export { runCopy, type CopyOptions, type CopyReport, type CopiedBackup } from './copy-job.js';
 export {
   applyRetention,
   validatePolicy,

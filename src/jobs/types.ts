@@ -39,7 +39,7 @@ export interface BackupInfo {
 }
 
 export interface ProgressEvent {
-  phase: 'scan' | 'backup' | 'restore' | 'check' | 'finish' | 'purge';
+  phase: 'scan' | 'backup' | 'restore' | 'check' | 'finish' | 'purge' | 'copy';
   bytesDone: number;
   /** Null while unknown. */
   bytesTotal: number | null;
