@@ -113,12 +113,13 @@ export class BlobReader {
   }
 
   /**
-   * Streams a file node's bytes in order. Blobs that lie back to back in one
-   * pack are fetched with one ranged read (up to 2 MiB) and yielded as one
-   * buffer, and runs are read
-   * ahead up to `aheadBytes`.
+   * Streams a file node's bytes in order. Consecutive blobs that lie close
+   * together in one pack (in any order, with at most half of the span
+   * belonging to other blobs) are fetched with one ranged read of up to
+   * 4 MiB and yielded as one buffer; runs are read ahead up to `aheadBytes`.
+   * Few, large reads matter most on object storage, where each is a request.
    */
-  async *readContent(node: TreeNode, aheadBytes = 8 * 1024 * 1024): AsyncGenerator<Buffer> {
+  async *readContent(node: TreeNode, aheadBytes = 16 * 1024 * 1024): AsyncGenerator<Buffer> {
     const ids = await this.contentIds(node);
     let runs: Run[];
     const seen = this.generation;
@@ -156,13 +157,19 @@ export class BlobReader {
     for (const idHex of ids) {
       const id = Buffer.from(idHex, 'hex');
       const loc = this.locate(id, idHex);
+      const blob = { id, offset: loc.offset, length: loc.length, rawLength: loc.rawLength };
       const last = runs.at(-1);
-      if (last && last.packHex === loc.packIdHex && loc.offset === last.offset + last.length && last.length + loc.length <= MAX_RUN_BYTES) {
-        last.blobs.push({ id, at: last.length, length: loc.length, rawLength: loc.rawLength });
-        last.length += loc.length;
-      } else {
-        runs.push({ packHex: loc.packIdHex, offset: loc.offset, length: loc.length, blobs: [{ id, at: 0, length: loc.length, rawLength: loc.rawLength }] });
+      if (last && last.packHex === loc.packIdHex) {
+        const offset = Math.min(last.offset, loc.offset);
+        const length = Math.max(last.offset + last.length, loc.offset + loc.length) - offset;
+        const useful = last.useful + loc.length;
+        if (length <= MAX_RUN_BYTES && length - useful <= length * MAX_RUN_WASTE) {
+          last.blobs.push(blob);
+          Object.assign(last, { offset, length, useful });
+          continue;
+        }
       }
+      runs.push({ packHex: loc.packIdHex, offset: loc.offset, length: loc.length, useful: loc.length, blobs: [blob] });
     }
     return runs;
   }
@@ -176,16 +183,24 @@ export class BlobReader {
       if (!(err instanceof Relocatable)) throw err;
       return Promise.all(run.blobs.map((b) => this.read(b.id.toString('hex'))));
     }
-    return Promise.all(run.blobs.map((b) => this.open(b.id, sealed.subarray(b.at, b.at + b.length), b.rawLength, run.packHex)));
+    return Promise.all(
+      run.blobs.map((b) => this.open(b.id, sealed.subarray(b.offset - run.offset, b.offset - run.offset + b.length), b.rawLength, run.packHex)),
+    );
   }
 }
 
-const MAX_RUN_BYTES = 2 * 1024 * 1024;
+/** The largest read of one run. */
+const MAX_RUN_BYTES = 4 * 1024 * 1024;
+/** The share of a run's bytes that may belong to blobs it does not need. */
+const MAX_RUN_WASTE = 0.5;
 
-/** Blobs stored back to back in one pack, read with one request. */
+/** Blobs near each other in one pack (in the file's order), read with one request covering them all. */
 interface Run {
   packHex: string;
+  /** The byte range of the pack read. */
   offset: number;
   length: number;
-  blobs: Array<{ id: Buffer; at: number; length: number; rawLength: number }>;
+  /** Bytes of the blobs themselves (a blob needed twice counts twice). */
+  useful: number;
+  blobs: Array<{ id: Buffer; offset: number; length: number; rawLength: number }>;
 }
