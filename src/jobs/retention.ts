@@ -6,7 +6,8 @@
 // newest backup of each of the N newest hours/days/ISO weeks/months/years
 // (UTC) that have backups. An empty policy keeps every backup not expired.
 
-import { ArcaError } from '../errors.js';
+import { ArcaError, errorMessage } from '../errors.js';
+import { listDatabases, type Catalog } from '../catalog/index.js';
 
 export const RETENTION_RULES = ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const;
 export type RetentionRule = (typeof RETENTION_RULES)[number];
@@ -126,4 +127,19 @@ export function applyRetention(backups: readonly RetentionInput[], policy: Reten
     }
   }
   return decisions;
+}
+
+/** The retention policy of every registered database (`settings.retention`), for `arca prune` and the API. */
+export function retentionPolicies(catalog: Catalog): Record<string, RetentionPolicy> {
+  const out: Record<string, RetentionPolicy> = {};
+  for (const d of listDatabases(catalog)) {
+    const raw = d.settings['retention'];
+    if (raw === undefined || raw === null) continue;
+    try {
+      out[d.name] = validatePolicy(raw, `retention policy of database ${d.name}`);
+    } catch (err) {
+      throw new ArcaError('USAGE', `${errorMessage(err)}; fix it with: arca db retention ${d.name} --clear`, { cause: err });
+    }
+  }
+  return out;
 }

@@ -5,13 +5,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatBytes, formatDuration, formatTimestamp } from '../../common/format.js';
 import { validateName } from '../../common/names.js';
-import { ArcaError, errorMessage } from '../../errors.js';
-import { listDatabases } from '../../catalog/index.js';
 import { runPrune, type PruneReport } from '../../jobs/index.js';
 // Constants and pure helpers from their modules (CLI tests replace the jobs index).
 import { DEFAULT_REPACK_THRESHOLD } from '../../jobs/prune-job.js';
-import { validatePolicy, type RetentionPolicy } from '../../jobs/retention.js';
-import type { CliContext, ContextFactory } from '../context.js';
+import { retentionPolicies } from '../../jobs/retention.js';
+import type { ContextFactory } from '../context.js';
 import { shortId } from '../output.js';
 import { openChosenVolume } from '../volumes.js';
 
@@ -30,21 +28,6 @@ export function parseRepackThreshold(value: string): number {
   return pct / 100;
 }
 
-/** The catalog's retention policy of every registered database (settings.retention). */
-export function catalogPolicies(ctx: CliContext): Record<string, RetentionPolicy> {
-  const out: Record<string, RetentionPolicy> = {};
-  for (const d of listDatabases(ctx.catalog())) {
-    const raw = d.settings['retention'];
-    if (raw === undefined || raw === null) continue;
-    try {
-      out[d.name] = validatePolicy(raw, `retention policy of database ${d.name}`);
-    } catch (err) {
-      throw new ArcaError('USAGE', `${errorMessage(err)}; fix it with: arca db retention ${d.name} --clear`, { cause: err });
-    }
-  }
-  return out;
-}
-
 export function registerPruneCommand(program: Command, contextOf: ContextFactory): void {
   program
     .command('prune')
@@ -56,7 +39,7 @@ export function registerPruneCommand(program: Command, contextOf: ContextFactory
     .action(async (opts: PruneOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       if (opts.db !== undefined) validateName('database', opts.db);
-      const policies = catalogPolicies(ctx);
+      const policies = retentionPolicies(ctx.catalog());
       const volume = await openChosenVolume(ctx, opts.volume);
       const dryRun = opts.dryRun === true;
       const base = {

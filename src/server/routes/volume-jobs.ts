@@ -3,29 +3,15 @@
 // answer 202 with the job once it runs; a second one of the same kind on the
 // same volume is refused (409).
 import type { FastifyInstance } from 'fastify';
-import { ArcaError, errorMessage } from '../../errors.js';
-import { listDatabases, requireVolume } from '../../catalog/index.js';
-import { runCheck, runPrune, validatePolicy, type RetentionPolicy } from '../../jobs/index.js';
+import { ArcaError } from '../../errors.js';
+import { requireVolume } from '../../catalog/index.js';
+import { runCheck, runPrune } from '../../jobs/index.js';
+import { retentionPolicies } from '../../jobs/retention.js';
 import { registerRoute, route } from '../route.js';
 import { JobSchema } from '../schemas.js';
 import { CheckBody, PruneBody, VolumeParams } from '../schemas-jobs.js';
 import type { ServerContext } from '../server-context.js';
 import { startJob } from '../start-job.js';
-
-/** The retention policy of every registered database (settings.retention), as `arca prune` reads them. */
-export function catalogPolicies(ctx: ServerContext): Record<string, RetentionPolicy> {
-  const out: Record<string, RetentionPolicy> = {};
-  for (const d of listDatabases(ctx.catalog)) {
-    const raw = d.settings['retention'];
-    if (raw === undefined || raw === null) continue;
-    try {
-      out[d.name] = validatePolicy(raw, `retention policy of database ${d.name}`);
-    } catch (err) {
-      throw new ArcaError('USAGE', `${errorMessage(err)}; fix it with: arca db retention ${d.name} --clear`, { cause: err });
-    }
-  }
-  return out;
-}
 
 export function registerVolumeJobRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const tags = ['volumes'];
@@ -44,7 +30,7 @@ export function registerVolumeJobRoutes(app: FastifyInstance, ctx: ServerContext
     errors: [404, 409, 503],
     handle: async ({ params, body, request }) => {
       const volume = await ctx.volumes.open(requireVolume(ctx.catalog, params.volume));
-      const policies = catalogPolicies(ctx);
+      const policies = retentionPolicies(ctx.catalog);
       const database = body?.db;
       const started = await startJob(
         ctx,
