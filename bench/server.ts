@@ -11,6 +11,7 @@
 //   npm run build && node dist/bench/server.js [--mb 512] [--backups 30] [--connections 50] [--idle-seconds 5] [--keep]
 
 import { fork } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
@@ -47,6 +48,9 @@ interface Phase {
   p90: number;
   p99: number;
   max: number;
+  /** The server's event-loop delay during the phase (ms): how long its main thread was blocked. */
+  loopP99?: number;
+  loopMax?: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -145,7 +149,13 @@ async function main(): Promise<void> {
   const child = fork(fileURLToPath(import.meta.url), ['--client', '--connections', String(CONNECTIONS)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const load = (name: string, paths: string[], stop: Promise<unknown>): Promise<Phase> =>
     new Promise((resolve) => {
-      child.once('message', (m) => resolve(m as Phase));
+      const loop = monitorEventLoopDelay({ resolution: 5 });
+      loop.enable();
+      child.once('message', (m) => {
+        loop.disable();
+        const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+        resolve({ ...(m as Phase), loopP99: ms(loop.percentile(99)), loopMax: ms(loop.max) });
+      });
       child.send({ type: 'run', name, url: url.href, ca: tls.cert, token: viewerToken, paths });
       void stop.then(() => child.send({ type: 'stop' }));
     });
@@ -175,10 +185,10 @@ async function main(): Promise<void> {
   catalog.close();
   const result = { date: new Date().toISOString(), connections: CONNECTIONS, backupMB: MB, backupStatus: job.status, backupSeconds: Math.round(backupSeconds * 10) / 10, phases: [idle, during] };
   console.log(`server benchmark: ${CONNECTIONS} connections on the read endpoints over HTTPS; backup of ${MB} MB ${job.status} in ${result.backupSeconds} s`);
-  console.log('phase           requests  errors  req/s   p50 ms  p90 ms  p99 ms  max ms');
+  console.log('phase           requests  errors  req/s   p50 ms  p90 ms  p99 ms  max ms  loop p99/max ms');
   for (const p of [idle, during]) {
     console.log(
-      `${p.name.padEnd(15)} ${String(p.requests).padStart(8)}  ${String(p.errors).padStart(6)}  ${String(Math.round(p.requests / p.seconds)).padStart(5)}  ${p.p50.toFixed(1).padStart(7)}  ${p.p90.toFixed(1).padStart(6)}  ${p.p99.toFixed(1).padStart(6)}  ${p.max.toFixed(1).padStart(6)}`,
+      `${p.name.padEnd(15)} ${String(p.requests).padStart(8)}  ${String(p.errors).padStart(6)}  ${String(Math.round(p.requests / p.seconds)).padStart(5)}  ${p.p50.toFixed(1).padStart(7)}  ${p.p90.toFixed(1).padStart(6)}  ${p.p99.toFixed(1).padStart(6)}  ${p.max.toFixed(1).padStart(6)}  ${p.loopP99 ?? '?'}/${p.loopMax ?? '?'}`,
     );
   }
   console.log(during.errors === 0 && during.p99 < 100 ? 'goal met: no errors, p99 < 100 ms during the backup' : 'goal NOT met (no errors and p99 < 100 ms during the backup)');

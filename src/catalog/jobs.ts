@@ -124,23 +124,35 @@ export function isJobAlive(job: Pick<JobRecord, 'host' | 'pid' | 'heartbeatAt'>,
   return now.getTime() - Date.parse(job.heartbeatAt) < JOB_STALE_MS;
 }
 
-/** Closes 'running' rows whose process is gone, as failed. Returns how many. */
-export function reapDeadJobs(catalog: Catalog): number {
+/**
+ * The running rows, oldest first, after closing those whose process is gone
+ * as failed (one query for both: the server asks this on most requests).
+ */
+function liveRunningRows(catalog: Catalog): { alive: JobRecord[]; reaped: number } {
   return guard(() => {
     const now = catalog.now();
     const running = catalog.db
-      .prepare<[], JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE status = 'running'`)
+      .prepare<[], JobRow>(`SELECT ${COLUMNS} FROM jobs WHERE status = 'running' ORDER BY started_at, id`)
       .all()
       .map(fromRow);
-    const dead = running.filter((j) => !isJobAlive(j, now));
-    const close = catalog.db.prepare<[string, string, number]>(
-      `UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'running'`,
-    );
-    for (const j of dead) {
-      close.run(now.toISOString(), 'the process running this job ended without recording an outcome (killed or crashed)', j.id);
+    const alive: JobRecord[] = [];
+    const dead: JobRecord[] = [];
+    for (const j of running) (isJobAlive(j, now) ? alive : dead).push(j);
+    if (dead.length > 0) {
+      const close = catalog.db.prepare<[string, string, number]>(
+        `UPDATE jobs SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'running'`,
+      );
+      for (const j of dead) {
+        close.run(now.toISOString(), 'the process running this job ended without recording an outcome (killed or crashed)', j.id);
+      }
     }
-    return dead.length;
+    return { alive, reaped: dead.length };
   });
+}
+
+/** Closes 'running' rows whose process is gone, as failed. Returns how many. */
+export function reapDeadJobs(catalog: Catalog): number {
+  return liveRunningRows(catalog).reaped;
 }
 
 function describeRunning(job: JobRecord): string {
@@ -272,7 +284,12 @@ export function getJob(catalog: Catalog, id: number): JobRecord | null {
 
 /** Running jobs (after closing dead ones), oldest first. */
 export function runningJobs(catalog: Catalog, filter: Omit<JobFilter, 'status' | 'limit'> = {}): JobRecord[] {
-  return listJobs(catalog, { ...filter, status: 'running', limit: 1000 }).reverse();
+  return liveRunningRows(catalog).alive.filter(
+    (j) =>
+      (filter.database === undefined || j.database === filter.database) &&
+      (filter.volume === undefined || j.volume === filter.volume) &&
+      (filter.kind === undefined || j.kind === filter.kind),
+  );
 }
 
 /** Asks the running jobs of a database (or one job) to stop; returns the jobs asked. */
@@ -285,7 +302,11 @@ export function requestAbort(catalog: Catalog, target: { database: string } | { 
   return running.map((j) => ({ ...j, abortRequested: true }));
 }
 
-/** The running job that puts a database in maintenance (a purge or a restore into it), or null. */
-export function maintenanceOf(catalog: Catalog, database: string): JobRecord | null {
-  return runningJobs(catalog, { database }).find((j) => MAINTENANCE_KINDS.includes(j.kind)) ?? null;
+/**
+ * The running job that puts a database in maintenance (a purge or a restore
+ * into it), or null. `running`: the result of runningJobs() when the caller
+ * already has it (a listing of many databases asks once).
+ */
+export function maintenanceOf(catalog: Catalog, database: string, running: readonly JobRecord[] = runningJobs(catalog, { database })): JobRecord | null {
+  return running.find((j) => j.database === database && MAINTENANCE_KINDS.includes(j.kind)) ?? null;
 }

@@ -6,7 +6,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ArcaError } from '../errors.js';
 import { guard, type Catalog } from './catalog.js';
-import { requireUser, type UserRecord } from './users.js';
+import { isUserRole, requireUser, type UserRecord } from './users.js';
 
 export interface TokenRecord {
   id: string;
@@ -95,12 +95,19 @@ export function revokeToken(catalog: Catalog, id: string): TokenRecord {
 export function verifyToken(catalog: Catalog, token: string): { user: UserRecord; tokenId: string } | null {
   const m = TOKEN_FORMAT.exec(token);
   if (!m) return null;
-  const row = guard(() => catalog.db.prepare<[string], TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE id = ?`).get(m[1]!));
+  // One query for the token and its user: the server asks this on every request.
+  const row = guard(() =>
+    catalog.db
+      .prepare<[string], TokenRow & { role: string | null; user_created_at: string | null }>(
+        `SELECT t.id, t.user, t.hash, t.name, t.created_at, t.last_used_at, u.role, u.created_at AS user_created_at
+           FROM tokens t LEFT JOIN users u ON u.name = t.user WHERE t.id = ?`,
+      )
+      .get(m[1]!),
+  );
   const expected = row ? Buffer.from(row.hash, 'hex') : Buffer.alloc(32);
   const matches = timingSafeEqual(sha256(m[2]!), expected.length === 32 ? expected : Buffer.alloc(32));
-  if (!row || !matches) return null;
-  const user = requireUserOrNull(catalog, row.user);
-  if (!user) return null;
+  if (!row || !matches || row.role === null || row.user_created_at === null || !isUserRole(row.role)) return null;
+  const user: UserRecord = { name: row.user, role: row.role, createdAt: row.user_created_at };
   const now = catalog.now();
   if (row.last_used_at === null || now.getTime() - Date.parse(row.last_used_at) >= LAST_USED_RESOLUTION_MS) {
     try {
@@ -110,12 +117,4 @@ export function verifyToken(catalog: Catalog, token: string): { user: UserRecord
     }
   }
   return { user, tokenId: row.id };
-}
-
-function requireUserOrNull(catalog: Catalog, name: string): UserRecord | null {
-  try {
-    return requireUser(catalog, name);
-  } catch {
-    return null;
-  }
 }

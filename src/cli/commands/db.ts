@@ -8,7 +8,7 @@ import { ArcaError } from '../../errors.js';
 import { listDatabases } from '../../catalog/index.js';
 import { addDatabaseWithSchedule, removeDatabaseAndSchedules } from '../../catalog/schedules.js';
 import { defaultBackupSchedule } from '../../scheduler/index.js';
-import { maintenanceOf } from '../../catalog/jobs.js';
+import { maintenanceOf, runningJobs } from '../../catalog/jobs.js';
 import { normalizeDatabaseUrl } from '../../jobs/index.js';
 import type { ContextFactory } from '../context.js';
 import { databasesTable } from '../output.js';
@@ -68,8 +68,9 @@ export function registerDbCommands(program: Command, contextOf: ContextFactory):
     .action((_opts: unknown, cmd: Command) => {
       const ctx = contextOf(cmd);
       const catalog = ctx.catalog();
+      const running = runningJobs(catalog);
       const databases = listDatabases(catalog).map((d) => {
-        const holder = maintenanceOf(catalog, d.name);
+        const holder = maintenanceOf(catalog, d.name, running);
         return {
           ...d,
           url: redactSecrets(d.url),

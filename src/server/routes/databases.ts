@@ -7,7 +7,7 @@ import { ArcaError } from '../../errors.js';
 import { redactSecrets } from '../../common/redact.js';
 import type { Catalog } from '../../catalog/catalog.js';
 import { addDatabase, listDatabases, removeDatabase, requireDatabase, type DatabaseRecord } from '../../catalog/databases.js';
-import { maintenanceOf, runningJobs } from '../../catalog/jobs.js';
+import { maintenanceOf, runningJobs, type JobRecord } from '../../catalog/jobs.js';
 import { normalizeDatabaseUrl } from '../../jobs/index.js';
 import { registerRoute, route } from '../route.js';
 import { DatabaseSchema, DbParams, NewDatabaseBody } from '../schemas.js';
@@ -15,8 +15,9 @@ import type { ServerContext } from '../server-context.js';
 
 export type DatabaseView = z.output<typeof DatabaseSchema>;
 
-export function databaseView(catalog: Catalog, d: DatabaseRecord): DatabaseView {
-  const holder = maintenanceOf(catalog, d.name);
+/** `running`: runningJobs() when the caller lists many databases (asked once, not per database). */
+export function databaseView(catalog: Catalog, d: DatabaseRecord, running?: readonly JobRecord[]): DatabaseView {
+  const holder = maintenanceOf(catalog, d.name, running);
   return {
     ...d,
     url: redactSecrets(d.url),
@@ -47,7 +48,10 @@ export function registerDatabaseRoutes(app: FastifyInstance, ctx: ServerContext)
     summary: 'the registered databases',
     tags,
     response: DatabaseSchema.array(),
-    handle: () => listDatabases(catalog).map((d) => databaseView(catalog, d)),
+    handle: () => {
+      const running = runningJobs(catalog);
+      return listDatabases(catalog).map((d) => databaseView(catalog, d, running));
+    },
   }));
 
   registerRoute(app, route({
