@@ -13,8 +13,8 @@ import { JOB_KINDS, type JobKind, type JobRecord } from '../../catalog/jobs.js';
 import type { DatabaseRecord } from '../../catalog/databases.js';
 import type { BackupInfo } from '../../jobs/types.js';
 import type { ProgressView } from '../../jobs/progress-view.js';
-import { errorReport, exitCodeFor, EXIT_OK } from '../exit.js';
-import type { Io } from '../io.js';
+import { errorReport, exitCodeFor, EXIT_OK, signalExitCode } from '../exit.js';
+import type { Io, StopSignal } from '../io.js';
 import { parseExpire, parseLevel, type ExpireOption } from '../options.js';
 import { backupsTable, databasesTable, Output, shortId, sortBackups } from '../output.js';
 import { ProgressLine } from '../progress.js';
@@ -52,6 +52,8 @@ function positiveInt(what: string) {
 class Remote {
   readonly output: Output;
   private client: ApiClient | null = null;
+  /** Set when SIGINT/SIGTERM asked the server to abort the job this run follows. */
+  interruptedBy: StopSignal | null = null;
 
   constructor(
     readonly io: Io,
@@ -81,14 +83,34 @@ class Remote {
     return this.client;
   }
 
-  /** Follows a job to its end with a progress line on a terminal; throws its error when it did not succeed. */
+  /**
+   * Follows a job to its end with a progress line on a terminal; throws its
+   * error when it did not succeed. Ctrl-C (or SIGTERM) asks the server to
+   * abort the job and waits for it to stop, as a local run does; a second
+   * one stops waiting at once (the job still stops on the server).
+   */
   async finish(id: number): Promise<JobRecord> {
     const line = new ProgressLine({ stream: this.io.stderr, enabled: !this.output.json && this.io.stderr.isTTY === true });
+    const handlers = new Map<StopSignal, () => void>();
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const handler = (): void => {
+        line.clear();
+        if (this.interruptedBy !== null) this.io.exitNow(signalExitCode(this.interruptedBy));
+        this.interruptedBy = signal;
+        this.io.stderr.write(`arca: asking the server to abort job ${id}; waiting for it to stop (press Ctrl-C again to stop waiting)\n`);
+        this.api()
+          .request('PUT', `/api/v1/jobs/${id}/abort`)
+          .catch((err: unknown) => this.io.stderr.write(`arca: could not ask the server to abort job ${id}: ${errorMessage(err)}\n`));
+      };
+      handlers.set(signal, handler);
+      this.io.onSignal(signal, handler);
+    }
     let job: JobRecord;
     try {
       job = await this.api().followJob(id, (v) => line.update({ phase: (v.phase ?? 'scan') as 'backup', bytesDone: v.bytesDone, bytesTotal: v.bytesTotal, itemsDone: 0, itemsTotal: null }));
     } finally {
       line.clear();
+      for (const [signal, handler] of handlers) this.io.offSignal(signal, handler);
     }
     if (job.status !== 'succeeded') throw new ArcaError(job.status === 'aborted' ? 'ABORTED' : 'INTERNAL', `${job.kind} job ${job.id} ${job.status}: ${job.error ?? 'no reason recorded'}`);
     return job;
@@ -230,8 +252,8 @@ export async function runRemoteCli(argv: readonly string[], io: Io): Promise<num
     .option('--debug', 'show stack traces of errors')
     .exitOverride()
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s), outputError: () => undefined });
-  let remote: Remote | null = null;
-  register(program, () => (remote ??= new Remote(io, program)));
+  const made: { remote: Remote | null } = { remote: null };
+  register(program, () => (made.remote ??= new Remote(io, program)));
   program.on('command:*', (operands: string[]) => {
     throw new ArcaError('USAGE', `arca ${operands[0] ?? ''} does not run against a server; with --server: db list, backups, backup, restore, progress, abort, jobs`);
   });
@@ -240,6 +262,6 @@ export async function runRemoteCli(argv: readonly string[], io: Io): Promise<num
     return EXIT_OK;
   } catch (err) {
     for (const line of errorReport(err, { debug: argv.includes('--debug') })) io.stderr.write(`${line}\n`);
-    return exitCodeFor(err);
+    return exitCodeFor(err, made.remote?.interruptedBy ?? null);
   }
 }

@@ -20,7 +20,7 @@ import { encodeTree, type TreeNode } from '../../repository/tree.js';
 import type { Source, SourceBackupContext, SourceBackupResult } from '../source.js';
 import { CATALOG_NODE, SCHEMA_NODE, TABLES_DIR, lockTables, readCatalog, type TableEntry } from './pg-catalog.js';
 import {
-  cancelBackends,
+  stopBackends,
   closeClient,
   connect,
   onAbort,
@@ -114,7 +114,7 @@ export class PostgresSource implements Source {
     const cancelAll = () => {
       dump?.child.kill('SIGTERM');
       held.fail(new ArcaError('ABORTED', 'backup stopped'));
-      void cancelBackends(coord, workers);
+      void stopBackends(this.url, [coord, ...workers]);
     };
     const stop = () => {
       aborted = true;

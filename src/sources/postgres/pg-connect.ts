@@ -129,11 +129,26 @@ export function throwIfAborted(signal: AbortSignal | undefined, what: string): v
   if (signal?.aborted) throw new ArcaError('ABORTED', `${what} aborted`);
 }
 
-/** Cancels the running statements of `clients` from `via` (same role), best effort. */
-export async function cancelBackends(via: PgClient, clients: PgClient[]): Promise<void> {
+/**
+ * Stops an aborted job's sessions: terminates the backends of `clients` over
+ * a connection of its own to `url` (same role), best effort. Not through one
+ * of them: a query queued behind a statement that waits (for a lock held by
+ * the application, say) would never run. Terminated rather than cancelled: a
+ * cancel that lands between two statements is lost, and the next statement
+ * could wait for ever.
+ */
+export async function stopBackends(url: string, clients: PgClient[]): Promise<void> {
   const pids = clients.map(pidOf).filter((p): p is number => typeof p === 'number');
   if (pids.length === 0) return;
-  await via.query('SELECT pg_cancel_backend(p) FROM unnest($1::int[]) AS p', [pids]).catch(() => undefined);
+  let via: PgClient | undefined;
+  try {
+    via = await connect(url);
+    await via.query('SELECT pg_terminate_backend(p) FROM unnest($1::int[]) AS p', [pids]);
+  } catch {
+    // The server is gone or refuses: the job fails on its own connections.
+  } finally {
+    if (via) await closeClient(via);
+  }
 }
 
 export function quoteIdent(name: string): string {

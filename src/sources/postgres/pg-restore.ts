@@ -33,7 +33,7 @@ import type { TreeNode } from '../../repository/tree.js';
 import type { SourceRestoreContext, SourceRestoreResult } from '../source.js';
 import type { PostgresExtra } from './pg-backup.js';
 import { CATALOG_NODE, LARGE_OBJECTS_NODE, SCHEMA_NODE, TABLES_DIR, parseCatalog, type PgCatalog, type TableEntry } from './pg-catalog.js';
-import { cancelBackends, closeClient, connect, onAbort, qualified, quoteIdent, stepError, throwIfAborted, type PgClient } from './pg-connect.js';
+import { closeClient, connect, onAbort, qualified, quoteIdent, stepError, throwIfAborted, stopBackends, type PgClient } from './pg-connect.js';
 import { createLargeObjects, loadLargeObjects } from './pg-large-objects.js';
 import { loadTable, type TableStats } from './pg-table-data.js';
 import { HeldBytes, OrderedHash } from './pg-ordered-hash.js';
@@ -124,7 +124,7 @@ export async function restorePostgres(ctx: SourceRestoreContext): Promise<Source
   const held = new HeldBytes(HELD_BYTES);
   const cancelAll = () => {
     held.fail(new ArcaError('ABORTED', 'restore stopped'));
-    void cancelBackends(admin, workers);
+    void stopBackends(withDatabase(target, 'postgres'), workers);
   };
   let unregister = () => undefined as void;
   const state = { files: 0, bytesWritten: 0 };

@@ -1,11 +1,16 @@
 // `arca --server URL …` (the built CLI, token in ARCA_TOKEN, the server's
 // self-signed certificate in ARCA_SERVER_CA) against an in-process server:
 // the same commands print the same JSON as a local run on the same catalog,
-// a backup and a restore run on the server, and errors keep their exit status.
+// a backup and a restore run on the server, errors keep their exit status,
+// and Ctrl-C aborts the job on the server as it would a local one.
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDatabase } from '../../../src/catalog/databases.js';
+import { getJob, runningJobs } from '../../../src/catalog/jobs.js';
 import { createToken } from '../../../src/catalog/tokens.js';
-import { requireBuiltCli, runArca, type ArcaResult } from '../../helpers/index.js';
+import { requireBuiltCli, runArca, spawnArca, type ArcaResult } from '../../helpers/index.js';
+import { createDb, dropScratch, urlOf } from '../postgres/pg-helpers.js';
 import { startTestServer, type TestServer } from './fixture.js';
 
 let t: TestServer;
@@ -15,7 +20,10 @@ beforeAll(async () => {
   t = await startTestServer({ label: 'remote-cli' });
   env = { ARCA_TOKEN: createToken(t.catalog, 'operator', 'cli').token, ARCA_SERVER_CA: t.tls!.certFile, ARCA_PASSWORD: undefined };
 });
-afterAll(async () => t?.close());
+afterAll(async () => {
+  await t?.close();
+  await dropScratch();
+});
 
 const remote = (args: string[], extra: Record<string, string | undefined> = {}): Promise<ArcaResult> =>
   runArca(['--server', t.server.url, ...args], { home: t.scratch.path('client-home'), env: { ...env, ...extra } });
@@ -67,5 +75,39 @@ describe('arca --server', () => {
     const unsupported = await remote(['volume', 'list']);
     expect(unsupported.code).toBe(2);
     expect(unsupported.stderr).toContain('does not run against a server');
+  });
+});
+
+describe('Ctrl-C on a remote job', () => {
+  it('asks the server to abort the job, waits for it to stop and exits 130; nothing is listed', async () => {
+    // A backup that cannot finish on its own: a writer holds an exclusive lock on the only table.
+    const db = await createDb({ text: 'CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 1000);' });
+    addDatabase(t.catalog, { name: 'locked', url: urlOf(db) });
+    const holder = new pg.Client({ connectionString: urlOf(db) });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE');
+      const run = spawnArca(['--server', t.server.url, 'backup', 'locked'], { home: t.scratch.path('client-home'), env });
+      let job = runningJobs(t.catalog, { database: 'locked' })[0];
+      for (let i = 0; i < 600 && job === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        job = runningJobs(t.catalog, { database: 'locked' })[0];
+      }
+      expect(job, 'the backup never started on the server').toBeDefined();
+      // Waiting on the lock, not finished: the interrupt must be what ends it.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(getJob(t.catalog, job!.id)?.status).toBe('running');
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      expect(r.code, r.stderr).toBe(130);
+      expect(r.stderr).toContain(`asking the server to abort job ${job!.id}`);
+      expect(getJob(t.catalog, job!.id)).toMatchObject({ status: 'aborted', abortRequested: true });
+      const listed = await remote(['--json', 'backups', 'locked']);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout)).toEqual([]);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+    }
   });
 });
