@@ -5,15 +5,23 @@
 // child processes (pg_dump), inherit the nice value of the thread that starts
 // them. I/O priority is not reachable from Node: child tools are started
 // under `ionice -c3` (idle class) where ionice exists.
+//
+// The server (`arca serve`) must stay responsive while its jobs run in the
+// same process, so it lowers only the jobs' threads: `lowerJobThreads()`
+// makes the content workers started afterwards renice themselves
+// (`lowerCurrentThread()`, by their id from /proc/thread-self) and child
+// tools start under `nice -n 10` as well as `ionice -c3`; the main thread,
+// which answers requests, keeps its priority.
 
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 export const LOW_PRIORITY_NICE = 10;
 
 let lowered = false;
-let ionicePath: string | null | undefined;
+let jobThreadsLowered = false;
+const toolPaths = new Map<string, string | null>();
 
 /** Lowers this process's CPU priority to nice 10 (never raises it); best effort. */
 export function lowerOwnPriority(): void {
@@ -41,31 +49,61 @@ export function isLowPriority(): boolean {
   return lowered;
 }
 
-function findIonice(): string | null {
-  if (ionicePath !== undefined) return ionicePath;
-  ionicePath = null;
-  if (process.platform !== 'linux') return null;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    try {
-      const candidate = join(dir, 'ionice');
-      if (statSync(candidate).isFile()) {
-        ionicePath = candidate;
-        break;
+/** From now on, job threads (content workers) and child tools run at nice 10; this thread keeps its priority. */
+export function lowerJobThreads(): void {
+  jobThreadsLowered = true;
+}
+
+/** The nice value a content worker should give itself, or null to inherit its creator's. */
+export function jobThreadNice(): number | null {
+  return jobThreadsLowered && !lowered ? LOW_PRIORITY_NICE : null;
+}
+
+/** Lowers the calling thread (a worker) to `nice` (never raises it); best effort, Linux only. */
+export function lowerCurrentThread(nice: number = LOW_PRIORITY_NICE): void {
+  if (process.platform !== 'linux') return;
+  try {
+    const tid = Number(/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'))?.[1]);
+    if (Number.isInteger(tid) && tid > 0 && getPriority(tid) < nice) setPriority(tid, nice);
+  } catch {
+    // no /proc or not allowed: priority is a courtesy, not a requirement
+  }
+}
+
+function findTool(name: string): string | null {
+  const known = toolPaths.get(name);
+  if (known !== undefined) return known;
+  let found: string | null = null;
+  if (process.platform === 'linux') {
+    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+      if (dir === '') continue;
+      try {
+        const candidate = join(dir, name);
+        if (statSync(candidate).isFile()) {
+          found = candidate;
+          break;
+        }
+      } catch {
+        // not here
       }
-    } catch {
-      // not here
     }
   }
-  return ionicePath;
+  toolPaths.set(name, found);
+  return found;
 }
 
 /**
  * The command line for a child tool: unchanged, or under `ionice -c3` when
- * this process runs at low priority and ionice exists. Only argv is wrapped;
- * the environment (where passwords live) is passed on as it is.
+ * this process runs at low priority (nice is inherited), or under
+ * `nice -n 10 ionice -c3` for the server's jobs, where the tools exist. Only
+ * argv is wrapped; the environment (where passwords live) is passed on as it is.
  */
 export function lowPriorityCommand(command: string, args: readonly string[]): { command: string; args: string[] } {
-  const ionice = lowered ? findIonice() : null;
-  return ionice ? { command: ionice, args: ['-c3', command, ...args] } : { command, args: [...args] };
+  if (!lowered && !jobThreadsLowered) return { command, args: [...args] };
+  let argv = [command, ...args];
+  const ionice = findTool('ionice');
+  if (ionice) argv = [ionice, '-c3', ...argv];
+  const nice = lowered ? null : findTool('nice');
+  if (nice) argv = [nice, '-n', String(LOW_PRIORITY_NICE), ...argv];
+  return { command: argv[0]!, args: argv.slice(1) };
 }

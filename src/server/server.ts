@@ -16,6 +16,7 @@ import { createLogger } from './logger.js';
 import { RunningJobs } from './running-jobs.js';
 import type { ServerContext } from './server-context.js';
 import { VolumePool, type VolumePassword } from './volume-pool.js';
+import { lowerJobThreads } from '../common/priority.js';
 
 export interface ServerOptions {
   catalog: Catalog;
@@ -36,6 +37,11 @@ export interface ServerOptions {
   home?: string;
   /** The largest upload accepted (bytes). Default 10 GiB. */
   uploadLimit?: number;
+  /**
+   * Run the jobs' worker threads and child tools at nice 10 (idle I/O), so
+   * requests keep their speed while a backup runs. Default true.
+   */
+  niceJobs?: boolean;
 }
 
 export const DEFAULT_UPLOAD_LIMIT = 10 * 1024 ** 3;
@@ -82,6 +88,7 @@ export class Server {
 
   async start(): Promise<string> {
     if (this.app) throw new Error('the server is already started');
+    if (this.options.niceJobs !== false) lowerJobThreads();
     const logger = this.options.logger ?? createLogger();
     this.app = await buildApp(this.context, {
       tls: this.options.tls,

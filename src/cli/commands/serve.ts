@@ -45,6 +45,7 @@ interface ServeOptions {
   trustProxy?: boolean;
   logLevel: LogLevel;
   scheduler: boolean;
+  nice: boolean;
 }
 
 /** The server's volume passwords: ARCA_PASSWORD or --password-file, checked now; never a prompt. */
@@ -90,6 +91,7 @@ export function registerServeCommand(program: Command, contextOf: ContextFactory
     .option('--trust-proxy', 'take the client address from X-Forwarded-For (behind a reverse proxy)')
     .option('--log-level <level>', `log level (${LOG_LEVELS.join(', ')})`, parseLogLevel, 'info')
     .option('--no-scheduler', 'do not run the schedules in this process (run `arca scheduler` elsewhere)')
+    .option('--no-nice', "run the API's jobs (their worker threads and dump tools) at normal priority instead of nice 10, idle I/O")
     .action(async (opts: ServeOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       if (opts.insecureHttp && (opts.tlsCert !== undefined || opts.tlsKey !== undefined)) {
@@ -125,6 +127,7 @@ export function registerServeCommand(program: Command, contextOf: ContextFactory
         version: program.version() ?? 'unknown',
         logger,
         trustProxy: opts.trustProxy === true,
+        niceJobs: opts.nice,
       });
       const signals = untilStopSignal(ctx);
       try {
