@@ -1,7 +1,8 @@
 // Running a database's own client tool on an uploaded export (psql,
-// pg_restore, tar): its stderr becomes the error message (secrets masked),
+// pg_restore, mariadb, tar; a file can be its stdin): its stderr becomes the error message (secrets masked),
 // an AbortSignal kills it, and a non-zero exit is an ArcaError.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { ArcaError, errorMessage } from '../../errors.js';
 import { redactSecrets } from '../../common/redact.js';
 
@@ -12,16 +13,27 @@ export interface ToolResult {
 export function runTool(
   command: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; step: string; code?: 'SOURCE' | 'USAGE'; keepStdout?: boolean },
+  opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; step: string; code?: 'SOURCE' | 'USAGE'; keepStdout?: boolean; stdinFile?: string },
 ): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdin: number | 'ignore' = 'ignore';
+    try {
+      if (opts.stdinFile !== undefined) stdin = openSync(opts.stdinFile, 'r');
+    } catch (err) {
+      return reject(new ArcaError('SOURCE', `${opts.step}: cannot read the upload: ${errorMessage(err)}`, { cause: err }));
+    }
+    let child;
+    try {
+      child = spawn(command, args, { env: opts.env ?? process.env, stdio: [stdin, 'pipe', 'pipe'] });
+    } finally {
+      if (typeof stdin === 'number') closeSync(stdin); // the child holds its own copy
+    }
     let stderr = '';
     let stdout = '';
-    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
       if (stderr.length < 8192) stderr += s;
     });
-    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => {
       if (opts.keepStdout && stdout.length < 1_000_000) stdout += s;
     });
     const onAbort = () => child.kill('SIGTERM');

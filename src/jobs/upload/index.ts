@@ -1,25 +1,27 @@
 // Restoring a registered database from an uploaded export file (the server's
 // `…/restore/upload`): `validateExport` proves the file is the database's
 // native export format before anything is touched (SQLite header and
-// integrity_check; a PostgreSQL dump script or pg_dump archive; a tar for
-// directories), `restoreExport` then loads it with the engine's own tools and
-// swaps it in only when that succeeded. MySQL/MariaDB uploads are not
-// restored yet (refused before the upload is read).
+// integrity_check; a PostgreSQL dump script or pg_dump archive; a MySQL/
+// MariaDB script of one database from arca export or mariadb-dump/mysqldump;
+// a tar for directories), `restoreExport` then loads it with the engine's own
+// tools (into a scratch database or temp file) and swaps it in only when that
+// succeeded.
 import { ArcaError } from '../../errors.js';
 import { driverFor } from '../../sources/index.js';
 import type { JobContext } from '../types.js';
 import { restorePostgresExport, validatePostgresExport, type PgExportFormat } from './postgres-upload.js';
+import { restoreMysqlExport, validateMysqlExport } from './mysql-upload.js';
 import { restoreSqliteExport, validateSqliteExport } from './sqlite-upload.js';
 import { restoreTarExport, validateTarExport } from './files-upload.js';
 import { stat } from 'node:fs/promises';
 
-export type ExportFormat = 'sqlite' | 'tar' | PgExportFormat;
+export type ExportFormat = 'sqlite' | 'tar' | 'mysql-sql' | PgExportFormat;
 
 /** The engine of a database URL, when uploads can restore it; USAGE otherwise. */
-export function uploadEngine(url: string): 'sqlite' | 'postgres' | 'files' {
+export function uploadEngine(url: string): 'sqlite' | 'postgres' | 'mysql' | 'files' {
   const kind = driverFor(url).kind;
-  if (kind === 'sqlite' || kind === 'postgres' || kind === 'files') return kind;
-  throw new ArcaError('USAGE', `restoring ${kind} databases from an uploaded file is not supported yet; use a backup (PUT …/backups/restore) or the mariadb client`);
+  if (kind === 'sqlite' || kind === 'postgres' || kind === 'mysql' || kind === 'files') return kind;
+  throw new ArcaError('USAGE', `restoring ${kind} databases from an uploaded file is not supported; use a backup (PUT …/backups/restore)`);
 }
 
 export async function validateExport(url: string, file: string): Promise<ExportFormat> {
@@ -27,6 +29,7 @@ export async function validateExport(url: string, file: string): Promise<ExportF
   if ((await stat(file)).size === 0) throw new ArcaError('USAGE', 'the uploaded file is empty');
   if (engine === 'sqlite') return validateSqliteExport(file).then(() => 'sqlite' as const);
   if (engine === 'postgres') return validatePostgresExport(file);
+  if (engine === 'mysql') return validateMysqlExport(file);
   return validateTarExport(file);
 }
 
@@ -43,6 +46,7 @@ export async function restoreExport(opts: JobContext & { url: string; file: stri
   let target: string;
   if (opts.format === 'sqlite') target = (await restoreSqliteExport(opts.url, opts.file, opts.signal)).target;
   else if (opts.format === 'tar') target = (await restoreTarExport(opts.url, opts.file, opts.signal)).target;
+  else if (opts.format === 'mysql-sql') target = (await restoreMysqlExport(opts.url, opts.file, opts.signal)).target;
   else target = (await restorePostgresExport(opts.url, opts.file, opts.format, opts.signal)).target;
   progress(bytes);
   return { target, format: opts.format, bytes };

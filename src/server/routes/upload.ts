@@ -41,7 +41,8 @@ export function registerUploadRoutes(app: FastifyInstance, ctx: ServerContext): 
     summary: 'restore the database from an uploaded export file',
     description:
       'multipart/form-data with two fields: `password` (your own login password, entered again; wrong: 403, nothing touched) and `file` ' +
-      '(an export in the database\'s native format: the SQLite file; a psql script from `arca export`/`pg_dump` or a `pg_dump -Fc` archive; a tar for directories). ' +
+      '(an export in the database\'s native format: the SQLite file; a psql script from `arca export`/`pg_dump` or a `pg_dump -Fc` archive; ' +
+      'a mariadb script from `arca export` or a `mariadb-dump`/`mysqldump` of one database; a tar for directories). ' +
       'The file is validated before the database is touched (400 when it is not that format; 413 over the size limit), then restored as a job: 202 with the job. ' +
       'The database is replaced (into a scratch database or temp file first, swapped in only when loading succeeded) and in maintenance meanwhile; 409 when it is in maintenance already.',
     tags: ['backups'],

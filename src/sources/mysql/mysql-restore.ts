@@ -1,12 +1,13 @@
 // Restore of a MySQL/MariaDB backup into the database a `mysql://` target
 // URL names. MySQL has no RENAME DATABASE, so:
 //   1. the tables are created (FOREIGN_KEY_CHECKS=0) in a scratch database
-//      `arca_restore_<random>` on the target server and loaded there with
-//      LOAD DATA LOCAL INFILE on 2 connections (UNIQUE_CHECKS=0, strict mode,
-//      any warning fails), each stream checked against the SHA-256 and the
-//      row count recorded at backup time;
-//   2. only when every table loaded and checked: the target is created (or
-//      emptied with `force`), all tables move in ONE atomic `RENAME TABLE`;
+//      on the target server (mysql-scratch.ts; abandoned ones are dropped
+//      first) and loaded there with LOAD DATA LOCAL INFILE on 2 connections
+//      (UNIQUE_CHECKS=0, strict mode, any warning fails), each stream checked
+//      against the SHA-256 and the row count recorded at backup time;
+//   2. only when every table loaded and checked, the swap (mysql-swap.ts):
+//      the target is created (or emptied with `force`), all tables move in
+//      ONE atomic `RENAME TABLE`;
 //   3. views (retried until their dependencies exist), routines, triggers and
 //      events are created in the target, each under its recorded sql_mode.
 // A failure in 1 drops the scratch database and leaves the target untouched;
@@ -14,14 +15,15 @@
 // restore never leaves partial data under the target's name.
 // A target holding tables, views, routines or events needs `force` (CONFLICT).
 
-import { randomBytes } from 'node:crypto';
 import { ArcaError, isArcaError } from '../../errors.js';
 import type { BlobReader } from '../../repository/blob-reader.js';
 import type { TreeNode } from '../../repository/tree.js';
 import type { SourceRestoreContext, SourceRestoreResult } from '../source.js';
 import type { MysqlExtra } from './mysql-backup.js';
-import { CATALOG_NODE, TABLES_DIR, parseCatalog, type MysqlCatalog, type SchemaObject } from './mysql-catalog.js';
-import { close, connect, killQueries, onAbort, query, quoteIdent, quoteString, stepError, throwIfAborted, type MyConn } from './mysql-connect.js';
+import { CATALOG_NODE, TABLES_DIR, parseCatalog } from './mysql-catalog.js';
+import { close, connect, killQueries, onAbort, query, quoteIdent, stepError, throwIfAborted, type MyConn } from './mysql-connect.js';
+import { dropAbandonedScratch, scratchName } from './mysql-scratch.js';
+import { charsetClause, cleanupRestore, objectCount, swapIntoTarget } from './mysql-swap.js';
 import { loadTable } from './mysql-table-data.js';
 import { runOnPool } from '../../common/run-on-pool.js';
 import { databaseOf, hostOf, normalizeMysqlUrl, redactUrl } from './mysql-url.js';
@@ -41,23 +43,6 @@ async function readAll(reader: BlobReader, node: TreeNode): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-/** Number of tables, views, routines and events in `db`, or null when it does not exist. */
-async function objectCount(conn: MyConn, db: string): Promise<number | null> {
-  const exists = await query<unknown[]>(conn, 'SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [db]);
-  if (exists.length === 0) return null;
-  const r = await query<Array<{ n: string }>>(
-    conn,
-    `SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?) + (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?)
-          + (SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?) AS n`,
-    [db, db, db],
-  );
-  return Number(r[0]!.n);
-}
-
-function charsetClause(c: MysqlCatalog): string {
-  return c.database.charset ? ` CHARACTER SET ${c.database.charset} COLLATE ${c.database.collation}` : '';
-}
-
 export async function restoreMysql(ctx: SourceRestoreContext): Promise<SourceRestoreResult> {
   throwIfAborted(ctx.signal, 'restore');
   const target = normalizeMysqlUrl(ctx.target);
@@ -73,7 +58,7 @@ export async function restoreMysql(ctx: SourceRestoreContext): Promise<SourceRes
   const expected = new Map((recorded?.tables ?? []).map((s) => [s.name, s] as const));
 
   const admin = await connect(target, null);
-  const scratch = `arca_restore_${randomBytes(8).toString('hex')}`;
+  const scratch = scratchName();
   const workers: MyConn[] = [];
   let scratchCreated = false;
   let targetTouched = false;
@@ -90,6 +75,7 @@ export async function restoreMysql(ctx: SourceRestoreContext): Promise<SourceRes
       aborted = true;
       void killQueries(target, [admin, ...workers]).finally(() => workers.forEach((w) => w.destroy()));
     });
+    await dropAbandonedScratch(admin);
     const count = await objectCount(admin, dbName);
     existedBefore = count !== null;
     if (count !== null && count > 0 && !ctx.force) {
@@ -141,95 +127,18 @@ export async function restoreMysql(ctx: SourceRestoreContext): Promise<SourceRes
 
     // The swap: from here on a failure drops what reached the target.
     targetTouched = true;
-    try {
-      if (count === null) await query(admin, `CREATE DATABASE ${quoteIdent(dbName)}${charsetClause(catalog)}`);
-      else if (count > 0) {
-        await query(admin, `DROP DATABASE ${quoteIdent(dbName)}`);
-        await query(admin, `CREATE DATABASE ${quoteIdent(dbName)}${charsetClause(catalog)}`);
-      } else if (catalog.database.charset) await query(admin, `ALTER DATABASE ${quoteIdent(dbName)}${charsetClause(catalog)}`);
-      if (catalog.tables.length > 0) {
-        const moves = catalog.tables.map((t) => `${quoteIdent(scratch)}.${quoteIdent(t.name)} TO ${quoteIdent(dbName)}.${quoteIdent(t.name)}`);
-        await query(admin, `RENAME TABLE ${moves.join(', ')}`);
-      }
-      await query(admin, `DROP DATABASE ${quoteIdent(scratch)}`);
-      scratchCreated = false;
-      await query(admin, `USE ${quoteIdent(dbName)}`);
-    } catch (err) {
-      throw stepError(`moving the restored tables into "${dbName}"`, err);
-    }
-    await createObjects(admin, catalog);
+    await swapIntoTarget(admin, scratch, dbName, count, catalog);
+    scratchCreated = false;
     state.files++;
     targetTouched = false;
     return { target: redactUrl(target), ...state };
   } catch (err) {
     await Promise.all(workers.splice(0).map((w) => close(w, true)));
-    await cleanup(target, scratchCreated ? scratch : undefined, targetTouched ? dbName : undefined, existedBefore, catalog);
+    await cleanupRestore(target, scratchCreated ? scratch : undefined, targetTouched ? dbName : undefined, existedBefore, catalog);
     if ((aborted || ctx.signal?.aborted) && !isArcaError(err, 'CORRUPT')) throw new ArcaError('ABORTED', 'restore aborted', { cause: err });
     throw stepError('restore', err);
   } finally {
     unregister();
     await close(admin, aborted);
   }
-}
-
-/** Drops the scratch database and, after a failed swap, the half-restored target (re-created empty if it existed). */
-async function cleanup(url: string, scratch: string | undefined, target: string | undefined, existedBefore: boolean, catalog: MysqlCatalog): Promise<void> {
-  let conn: MyConn | undefined;
-  try {
-    conn = await connect(url, null);
-    if (scratch) await query(conn, `DROP DATABASE IF EXISTS ${quoteIdent(scratch)}`).catch(() => undefined);
-    if (target) {
-      await query(conn, `DROP DATABASE IF EXISTS ${quoteIdent(target)}`).catch(() => undefined);
-      if (existedBefore) await query(conn, `CREATE DATABASE ${quoteIdent(target)}${charsetClause(catalog)}`).catch(() => undefined);
-    }
-  } catch {
-    // best effort: the error that brought us here is the one to report
-  } finally {
-    await close(conn);
-  }
-}
-
-/** Sets the session an object was created under (we always send UTF-8 text). */
-async function objectSession(conn: MyConn, o: SchemaObject, timeZone?: string): Promise<void> {
-  await query(conn, 'SET NAMES utf8mb4');
-  if (/^utf8(mb3|mb4)?$/i.test(o.charset)) await query(conn, `SET SESSION character_set_client = ${o.charset}`);
-  if (o.collation) await query(conn, `SET SESSION collation_connection = ${quoteString(o.collation)}`).catch(() => undefined);
-  await query(conn, `SET SESSION sql_mode = ${quoteString(o.sqlMode)}`);
-  if (timeZone) await query(conn, `SET SESSION time_zone = ${quoteString(timeZone)}`);
-}
-
-/** Views (in dependency order, by retrying), routines, triggers, events. */
-async function createObjects(conn: MyConn, catalog: MysqlCatalog): Promise<void> {
-  let todo = catalog.views;
-  while (todo.length > 0) {
-    const failed: SchemaObject[] = [];
-    let lastError: unknown;
-    for (const v of todo) {
-      try {
-        await objectSession(conn, v);
-        await query(conn, v.createSql);
-      } catch (err) {
-        failed.push(v);
-        lastError = err;
-      }
-    }
-    if (failed.length === todo.length) throw stepError(`creating view ${failed[0]!.name}`, lastError);
-    todo = failed;
-  }
-  const steps: Array<[string, SchemaObject[]]> = [
-    ['routine', catalog.routines],
-    ['trigger', catalog.triggers],
-    ['event', catalog.events],
-  ];
-  for (const [kind, list] of steps) {
-    for (const o of list) {
-      try {
-        await objectSession(conn, o, kind === 'event' ? o.detail : undefined);
-        await query(conn, o.createSql);
-      } catch (err) {
-        throw stepError(`creating ${kind} ${o.name}`, err);
-      }
-    }
-  }
-  await query(conn, "SET SESSION time_zone = '+00:00'");
 }
