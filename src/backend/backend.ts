@@ -17,6 +17,12 @@
 //   - Replaces an existing object with the same key. Content-addressed objects
 //     are only ever re-put with identical bytes, so retries are idempotent.
 //   - Durable once it resolves (fsync'd on disk).
+//   - Does not hold on to `data` once it resolves: the caller may reuse the
+//     buffer at once (write sessions refill stored packs' buffers). A backend
+//     that keeps the bytes copies them (memory); one that sends them finishes
+//     every request reading them first, even those of a failed attempt (S3
+//     multipart); a wrapper passes `data` through and returns only after the
+//     inner put settled (retry, faults).
 //
 // get(key, range?)
 //   - Returns the whole object, or `range.length` bytes from `range.offset`.
@@ -56,6 +62,7 @@ export interface ByteRange {
 export interface Backend {
   /** Human-readable location, without secrets (for messages). */
   readonly location: string;
+  /** Stores `data` under `key`; holds no reference to `data` once it resolves (see CONTRACT). */
   put(key: string, data: Uint8Array): Promise<void>;
   get(key: string, range?: ByteRange): Promise<Buffer>;
   stat(key: string): Promise<ObjectInfo | undefined>;

@@ -3,13 +3,15 @@
 // (format §5). Pure functions, safe to run in worker threads.
 
 import { createHmac } from 'node:crypto';
-import { compress, decompress } from 'zstd-napi';
+import { Compressor, decompress } from 'zstd-napi';
 import { ArcaError } from '../errors.js';
-import { AAD, openSealed, seal } from './seal.js';
+import { AAD, SEAL_OVERHEAD, openSealed, seal, sealInto } from './seal.js';
 
 export const BLOB_ID_BYTES = 32;
 const CODEC_STORED = 0;
 const CODEC_ZSTD = 1;
+const CODEC_STORED_BYTE = Uint8Array.of(CODEC_STORED);
+const CODEC_ZSTD_BYTE = Uint8Array.of(CODEC_ZSTD);
 
 export function blobId(idKey: Buffer, plaintext: Uint8Array): Buffer {
   return createHmac('sha256', idKey).update(plaintext).digest();
@@ -17,13 +19,41 @@ export function blobId(idKey: Buffer, plaintext: Uint8Array): Buffer {
 
 /** Encodes and seals a blob's plaintext. */
 export function sealBlob(encKey: Buffer, plaintext: Uint8Array, zstdLevel: number): Buffer {
-  if (zstdLevel > 0 && plaintext.length >= 64) {
-    const packed = compress(plaintext, { compressionLevel: zstdLevel });
-    if (packed.length <= plaintext.length - (plaintext.length >> 5)) {
-      return seal(encKey, AAD.blob, Uint8Array.of(CODEC_ZSTD), packed);
-    }
+  return seal(encKey, AAD.blob, ...encodeBlob(plaintext, zstdLevel));
+}
+
+/** The most bytes sealBlob can produce for `rawLength` bytes of plaintext. */
+export function sealedBlobBound(rawLength: number): number {
+  return rawLength + 1 + SEAL_OVERHEAD;
+}
+
+// One compressor per thread, its level set once (setting parameters on every
+// call cost ~3 % of a worker's time); same output as zstd-napi's compress().
+let compressor: Compressor | undefined;
+let compressorLevel = 0;
+
+function compress(plaintext: Uint8Array, level: number): Buffer {
+  if (!compressor || compressorLevel !== level) {
+    compressor = new Compressor();
+    compressor.setParameters({ compressionLevel: level });
+    compressorLevel = level;
   }
-  return seal(encKey, AAD.blob, Uint8Array.of(CODEC_STORED), plaintext);
+  return compressor.compress(plaintext);
+}
+
+/** The encoding sealBlob uses: the codec byte and the body (zstd output when it pays). */
+function encodeBlob(plaintext: Uint8Array, zstdLevel: number): [Uint8Array, Uint8Array] {
+  if (zstdLevel > 0 && plaintext.length >= 64) {
+    const packed = compress(plaintext, zstdLevel);
+    if (packed.length <= plaintext.length - (plaintext.length >> 5)) return [CODEC_ZSTD_BYTE, packed];
+  }
+  return [CODEC_STORED_BYTE, plaintext];
+}
+
+/** Encodes and seals like sealBlob, writing into `out` at `at` (room: sealedBlobBound); returns the sealed length. */
+export function sealBlobInto(encKey: Buffer, plaintext: Uint8Array, zstdLevel: number, out: Buffer, at: number): number {
+  const [codec, body] = encodeBlob(plaintext, zstdLevel);
+  return sealInto(encKey, AAD.blob, out, at, codec, body);
 }
 
 /** Opens a sealed blob and proves it is the blob `id` names; throws CORRUPT otherwise. */

@@ -2,6 +2,8 @@
 // the volume holds the blob) and open (decrypt + decompress + verify) blobs,
 // so both cores stay busy and the main thread only chunks and routes. Callers
 // bound their own in-flight work; the pool queues FIFO and never drops a request.
+// Batches travel through shared-memory slots (batch-slots.ts): the blobs are
+// copied once into a slot, the worker writes its results back into the slot.
 
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -11,9 +13,16 @@ import { ArcaError } from '../errors.js';
 import type { ContentKeys } from './keys.js';
 import { blobId, openBlob, sealBlob } from './blob-codec.js';
 import { KnownIds } from './known-ids.js';
-import { packBuffers, type BatchItem, type BatchReply, type BatchRequest, type ControlMessage } from './blob-batch.js';
+import { BatchSlots } from './batch-slots.js';
+import { replyBytesOf, requestBytesOf, type BatchItem, type BatchReply, type BatchRequest, type ControlMessage } from './blob-batch.js';
+import { jobThreadNice } from '../common/priority.js';
 
-/** What `store` learned: the blob's id, and its sealed bytes unless the known-id set said the volume holds it. */
+/**
+ * What `store` learned: the blob's id, and its sealed bytes unless the
+ * known-id set said the volume holds it. With worker threads both are views
+ * into shared memory that is reused from the next macrotask turn on: copy
+ * what you keep, before awaiting anything else.
+ */
 export interface StoreResult {
   id: Buffer;
   sealed: Buffer | null;
@@ -43,9 +52,12 @@ function workerSpec(): { entry: string | URL; eval: boolean } {
   return { entry: code, eval: true };
 }
 
+/** Batches (slots) in flight per worker. */
 const PIPELINE_DEPTH = 4;
+/** A batch's blob bytes (one larger blob gets a batch of its own, and its slot grows). */
 const BATCH_BYTES = 1 << 20;
 const BATCH_ITEMS = 64;
+const REPLY_BYTES = BATCH_BYTES + BATCH_ITEMS * 64;
 
 export interface BlobPoolOptions {
   /** Number of worker threads; 0 runs everything on the calling thread. Default: CPU count. */
@@ -57,8 +69,8 @@ export class BlobPool {
   private readonly workers: Worker[] = [];
   private readonly queue: Array<{ seq: number; body: RequestBody }> = [];
   private readonly pending = new Map<number, Pending>();
-  /** Requests posted to each worker and not yet answered. */
-  private readonly depth = new Map<Worker, number>();
+  /** Each worker's shared-memory slots; a busy slot is a batch in flight. */
+  private readonly slots = new Map<Worker, BatchSlots>();
   private seq = 0;
   private queuedBytes = 0;
   private flushScheduled = false;
@@ -75,7 +87,7 @@ export class BlobPool {
     for (let i = 0; i < n; i++) {
       const w = new Worker(spec.entry, {
         eval: spec.eval,
-        workerData: { encKey: keys.encKey, idKey: keys.idKey, zstdLevel: opts.zstdLevel },
+        workerData: { encKey: keys.encKey, idKey: keys.idKey, zstdLevel: opts.zstdLevel, nice: jobThreadNice() },
       });
       w.on('message', (reply: BatchReply) => this.onReplies(w, reply));
       w.on('error', (err) => this.onCrash(err));
@@ -83,7 +95,7 @@ export class BlobPool {
         if (!this.closed) this.onCrash(new Error(`blob worker exited with code ${code}`));
       });
       this.workers.push(w);
-      this.depth.set(w, 0);
+      this.slots.set(w, new BatchSlots(PIPELINE_DEPTH, BATCH_BYTES, REPLY_BYTES));
     }
   }
 
@@ -104,7 +116,7 @@ export class BlobPool {
   /**
    * Computes a blob's id and, unless the known-id set says the volume holds
    * it, compresses (when it pays) and encrypts it. The bytes are copied into
-   * the next batch; results are views into their batch's reply buffer.
+   * the next batch's slot; results are views into the slot (see StoreResult).
    */
   store(plaintext: Uint8Array): Promise<StoreResult> {
     if (this.workers.length === 0) {
@@ -156,16 +168,18 @@ export class BlobPool {
    * Posts queued requests in batches, up to PIPELINE_DEPTH batches per worker:
    * a worker keeps working from its own message queue even while the main
    * thread is busy in a long run of microtasks and cannot take replies, and
-   * batching keeps the per-message cost off the main thread. A small batch is
-   * posted at once only to an idle worker; otherwise it waits for the queue to
-   * fill or for the next macrotask turn.
+   * batching keeps the per-message cost off the main thread. Only full
+   * batches are posted at once; a partial one waits for the next macrotask
+   * turn (`force`), even when a worker is idle: posting each blob to an idle
+   * worker as it came made batches of one blob when the workers kept up, and
+   * cost ~35 µs of main-thread time per blob (2 s per GB, decision 0006).
    */
   private pump(force = false): void {
     while (this.queue.length > 0) {
       let w: Worker | undefined;
       let least = PIPELINE_DEPTH;
       for (const cand of this.workers) {
-        const d = this.depth.get(cand)!;
+        const d = this.slots.get(cand)!.busy;
         if (d < least) {
           least = d;
           w = cand;
@@ -173,36 +187,44 @@ export class BlobPool {
       }
       if (!w) return;
       const full = this.queuedBytes >= BATCH_BYTES || this.queue.length >= BATCH_ITEMS;
-      if (!full && !force && least > 0) {
+      if (!full && !force) {
         this.scheduleFlush();
         return;
       }
-      const items: BatchItem[] = [];
-      const parts: Uint8Array[] = [];
+      const slots = this.slots.get(w)!;
+      const slot = slots.acquire();
+      const taken: Array<{ seq: number; body: RequestBody }> = [];
       let bytes = 0;
-      while (this.queue.length > 0 && bytes < BATCH_BYTES && items.length < BATCH_ITEMS) {
-        const { seq, body } = this.queue.shift()!;
+      let requestBytes = 0;
+      let replyBytes = 0;
+      while (this.queue.length > 0 && taken.length < BATCH_ITEMS) {
+        const { body } = this.queue[0]!;
+        const len = body.op === 'store' ? body.plaintext.byteLength : body.sealed.byteLength;
+        if (taken.length > 0 && bytes + len > BATCH_BYTES) break;
+        taken.push(this.queue.shift()!);
+        bytes += len;
+        requestBytes += requestBytesOf(body.op, len);
+        replyBytes += replyBytesOf(body.op, len, body.op === 'open' ? body.rawLength : 0);
+      }
+      // The bytes are copied once, into the slot the worker reads.
+      const area = slots.prepare(slot, requestBytes, replyBytes);
+      const items: BatchItem[] = [];
+      let at = 0;
+      for (const { seq, body } of taken) {
         if (body.op === 'store') {
-          items.push({ seq, op: 'store', off: 0, len: body.plaintext.byteLength });
-          parts.push(body.plaintext);
-          bytes += body.plaintext.byteLength;
+          area.set(body.plaintext, at);
+          items.push({ seq, op: 'store', off: at, len: body.plaintext.byteLength });
+          at += body.plaintext.byteLength;
         } else {
-          items.push({ seq, op: 'open', off: 0, len: body.sealed.byteLength, idOff: 0, rawLength: body.rawLength });
-          parts.push(body.sealed, body.id);
-          bytes += body.sealed.byteLength;
+          area.set(body.sealed, at);
+          area.set(body.id, at + body.sealed.byteLength);
+          items.push({ seq, op: 'open', off: at, len: body.sealed.byteLength, idOff: at + body.sealed.byteLength, rawLength: body.rawLength });
+          at += body.sealed.byteLength + body.id.byteLength;
         }
       }
-      // One buffer per batch: the bytes are copied once here, and moved (not copied) to the worker.
-      const { data, offsets } = packBuffers(parts);
-      let p = 0;
-      for (const item of items) {
-        item.off = offsets[p++]!;
-        if (item.op === 'open') item.idOff = offsets[p++]!;
-      }
       this.queuedBytes -= bytes;
-      this.depth.set(w, least + 1);
-      const request: BatchRequest = { items, data };
-      w.postMessage(request, [data]);
+      const request: BatchRequest = { slot, items, attach: slots.takeUnsent(slot) };
+      w.postMessage(request);
     }
   }
 
@@ -216,17 +238,23 @@ export class BlobPool {
   }
 
   private onReplies(w: Worker, reply: BatchReply): void {
-    this.depth.set(w, this.depth.get(w)! - 1);
-    const data = Buffer.from(reply.data);
+    const slots = this.slots.get(w)!;
+    const data = slots.reply(reply.slot);
     for (const item of reply.items) {
       const p = this.pending.get(item.seq);
       this.pending.delete(item.seq);
       if (!p) continue;
       if (!item.ok) p.reject(new ArcaError(item.code, item.message));
-      else if (item.idOff < 0) p.resolve(data.subarray(item.off, item.off + item.len));
+      // Opened plaintext is kept by readers: copied out of the slot.
+      else if (item.idOff < 0) p.resolve(Buffer.from(data.subarray(item.off, item.off + item.len)));
       else p.resolve({ id: data.subarray(item.idOff, item.idOff + 32), sealed: item.len < 0 ? null : data.subarray(item.off, item.off + item.len) });
     }
-    this.pump();
+    // The results above are views into the slot: it is reused only after the
+    // callers' promise reactions (microtasks) have run.
+    setImmediate(() => {
+      slots.release(reply.slot);
+      this.pump();
+    });
   }
 
   private onCrash(err: Error): void {

@@ -1,54 +1,65 @@
-// Worker-thread body of the blob pool: for batches of blobs, computes ids and
-// seals (compression + encryption) what the volume may not hold yet, or opens
-// (decryption + decompression + id check) — all off the main thread.
+// Worker-thread body of the blob pool: for batches of blobs in a shared slot
+// (batch-slots.ts), computes ids and seals (compression + encryption) what the
+// volume may not hold yet, or opens (decryption + decompression + id check),
+// writing the results into the slot's reply area — all off the main thread.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { isArcaError } from '../errors.js';
-import { blobId, openBlob, sealBlob } from './blob-codec.js';
+import { ArcaError, isArcaError } from '../errors.js';
+import { BLOB_ID_BYTES, blobId, openBlob, sealBlobInto } from './blob-codec.js';
 import { KnownIds } from './known-ids.js';
-import { packBuffers, type BatchReply, type BatchRequest, type ControlMessage, type ReplyItem } from './blob-batch.js';
+import { lowerCurrentThread } from '../common/priority.js';
+import { SlotViews } from './batch-slots.js';
+import type { BatchItem, BatchReply, BatchRequest, ControlMessage, ReplyItem } from './blob-batch.js';
 
 interface Init {
   encKey: Uint8Array;
   idKey: Uint8Array;
   zstdLevel: number;
+  /** Renice this thread to this value (the server's jobs: common/priority.ts); null: keep the creator's. */
+  nice: number | null;
 }
 
 const init = workerData as Init;
+if (init.nice !== null) lowerCurrentThread(init.nice);
 const keys = { encKey: Buffer.from(init.encKey), idKey: Buffer.from(init.idKey) };
+const slots = new SlotViews();
 let known: KnownIds | undefined;
 
+/** Runs one item, writing its results into `out` from `at`; returns the reply and the next free offset. */
+function runItem(item: BatchItem, data: Buffer, out: Buffer, at: number): [ReplyItem, number] {
+  const bytes = data.subarray(item.off, item.off + item.len);
+  if (item.op === 'store') {
+    const id = blobId(keys.idKey, bytes);
+    if (at + BLOB_ID_BYTES > out.length) throw new ArcaError('INTERNAL', 'blob id does not fit the reply area');
+    out.set(id, at);
+    if (known?.has(id)) return [{ seq: item.seq, ok: true, idOff: at, off: 0, len: -1 }, at + BLOB_ID_BYTES];
+    const len = sealBlobInto(keys.encKey, bytes, init.zstdLevel, out, at + BLOB_ID_BYTES);
+    return [{ seq: item.seq, ok: true, idOff: at, off: at + BLOB_ID_BYTES, len }, at + BLOB_ID_BYTES + len];
+  }
+  const plain = openBlob(keys, data.subarray(item.idOff, item.idOff + BLOB_ID_BYTES), bytes, item.rawLength);
+  if (at + plain.length > out.length) throw new ArcaError('INTERNAL', 'opened blob does not fit the reply area');
+  out.set(plain, at);
+  return [{ seq: item.seq, ok: true, idOff: -1, off: at, len: plain.length }, at + plain.length];
+}
+
 function onBatch(req: BatchRequest): void {
-  const data = Buffer.from(req.data);
-  const parts: Buffer[] = [];
-  const items: Array<ReplyItem | { seq: number; ok: true; part: number; idPart: number; skipped: boolean }> = [];
+  slots.attach(req.slot, req.attach);
+  const data = slots.request(req.slot);
+  const out = slots.reply(req.slot);
+  const items: ReplyItem[] = [];
+  let at = 0;
   for (const item of req.items) {
     try {
-      const bytes = data.subarray(item.off, item.off + item.len);
-      if (item.op === 'store') {
-        const id = blobId(keys.idKey, bytes);
-        const skipped = known?.has(id) ?? false;
-        parts.push(id, skipped ? Buffer.alloc(0) : sealBlob(keys.encKey, bytes, init.zstdLevel));
-        items.push({ seq: item.seq, ok: true, idPart: parts.length - 2, part: parts.length - 1, skipped });
-      } else {
-        parts.push(openBlob(keys, data.subarray(item.idOff, item.idOff + 32), bytes, item.rawLength));
-        items.push({ seq: item.seq, ok: true, idPart: -1, part: parts.length - 1, skipped: false });
-      }
+      const [reply, next] = runItem(item, data, out, at);
+      items.push(reply);
+      at = next;
     } catch (err) {
       const code = isArcaError(err) ? err.code : 'INTERNAL';
       items.push({ seq: item.seq, ok: false, code, message: err instanceof Error ? err.message : String(err) });
     }
   }
-  const packed = packBuffers(parts);
-  const reply: BatchReply = {
-    data: packed.data,
-    items: items.map((it) => {
-      if (!it.ok || !('part' in it)) return it;
-      const len = it.skipped ? -1 : parts[it.part]!.length;
-      return { seq: it.seq, ok: true, off: packed.offsets[it.part]!, len, idOff: it.idPart >= 0 ? packed.offsets[it.idPart]! : -1 };
-    }),
-  };
-  parentPort?.postMessage(reply, [packed.data]);
+  const reply: BatchReply = { slot: req.slot, items };
+  parentPort?.postMessage(reply);
 }
 
 parentPort?.on('message', (msg: BatchRequest | ControlMessage) => {

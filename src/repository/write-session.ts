@@ -20,6 +20,8 @@ import { SessionLease } from './session-lease.js';
 import { BlobIndex } from './index/blob-index.js';
 
 const NO_PACK = Buffer.alloc(32);
+/** Pack buffers kept for reuse once their packs are stored (each about a pack's size). */
+const SPARE_PACK_BUFFERS = 2;
 
 export interface WriteSessionOptions {
   purpose: string;
@@ -48,6 +50,8 @@ export class WriteSession {
   private readonly submitted = new BlobIndex();
   private readonly pending = new Set<Promise<void>>();
   private unindexed: FinishedPack[] = [];
+  /** Buffers of stored packs, for the next packs (the backend let go of them when put() resolved). */
+  private readonly spareBuffers: Buffer[] = [];
   private indexChain: Promise<void> = Promise.resolve();
   private failure: unknown;
   private sealing = 0;
@@ -221,7 +225,9 @@ export class WriteSession {
     let open = this.open.get(type);
     if (!open) {
       const hint = type === BlobType.data ? this.repo.config.packSize + (1 << 20) : 1 << 20;
-      open = { builder: new PackBuilder(type, hint), reserved: 0 };
+      const spare = this.spareBuffers.findIndex((b) => b.length >= hint);
+      const reuse = spare >= 0 ? this.spareBuffers.splice(spare, 1)[0] : undefined;
+      open = { builder: new PackBuilder(type, hint, reuse), reserved: 0 };
       this.open.set(type, open);
     }
     open.builder.add(id, sealed, rawLength);
@@ -244,6 +250,7 @@ export class WriteSession {
           this.repo.index.add(e.id, pack.id, e.type, e.offset, e.length, e.rawLength);
         }
         pack.bytes = Buffer.alloc(0);
+        if (this.spareBuffers.length < SPARE_PACK_BUFFERS) this.spareBuffers.push(open.builder.buffer);
         this.unindexed.push(pack);
         // Index every stored pack at once, so a killed backup loses at most the
         // packs in flight; index writes are chained, so packs stored while one

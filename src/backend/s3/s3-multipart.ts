@@ -74,26 +74,42 @@ export async function putMultipart(p: MultipartPut): Promise<void> {
   if (UploadId === undefined || UploadId === '') {
     throw new Error(`CreateMultipartUpload for ${Key} returned no UploadId`);
   }
+  const inFlight = new Set<Promise<unknown>>();
   try {
     const plan = planParts(p.data.length, p.partSize);
-    const parts = await mapLimit(plan, p.partConcurrency, async ({ offset, length }, i): Promise<CompletedPart> => {
-      const Body = p.data.subarray(offset, offset + length);
-      const sums = await p.checksums(Body);
-      const PartNumber = i + 1;
-      const res = await retryPart(p, () =>
-        p.limit(() => client.send(new UploadPartCommand({ Bucket: bucket, Key, UploadId, PartNumber, Body, ContentLength: length, ...sums }))),
-      );
-      if (res.ETag === undefined) throw new Error(`UploadPart ${PartNumber} of ${Key} returned no ETag`);
-      return { PartNumber, ETag: res.ETag, ...(res.ChecksumCRC32 ? { ChecksumCRC32: res.ChecksumCRC32 } : {}) };
-    });
+    const parts = await mapLimit(plan, p.partConcurrency, (part, i) => track(inFlight, uploadPart(part, i)));
     await p.limit(() =>
       client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key, UploadId, MultipartUpload: { Parts: parts } })),
     );
   } catch (err) {
+    // The parts still uploading read `data`: the caller may reuse it once
+    // this put settles (backend contract), so wait for them first.
+    await Promise.allSettled([...inFlight]);
     // Abort so the parts do not linger (and cost) until a lifecycle rule or
     // prune's housekeeping removes them. Failure to abort changes nothing
     // visible: an incomplete upload is never an object.
     await p.limit(() => client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key, UploadId }))).catch(() => undefined);
     throw err;
   }
+
+  async function uploadPart({ offset, length }: { offset: number; length: number }, i: number): Promise<CompletedPart> {
+    const Body = p.data.subarray(offset, offset + length);
+    const sums = await p.checksums(Body);
+    const PartNumber = i + 1;
+    const res = await retryPart(p, () =>
+      p.limit(() => client.send(new UploadPartCommand({ Bucket: bucket, Key, UploadId, PartNumber, Body, ContentLength: length, ...sums }))),
+    );
+    if (res.ETag === undefined) throw new Error(`UploadPart ${PartNumber} of ${Key} returned no ETag`);
+    return { PartNumber, ETag: res.ETag, ...(res.ChecksumCRC32 ? { ChecksumCRC32: res.ChecksumCRC32 } : {}) };
+  }
+}
+
+/** Keeps `task` in `set` until it settles; returns it. */
+function track<T>(set: Set<Promise<unknown>>, task: Promise<T>): Promise<T> {
+  set.add(task);
+  void task.then(
+    () => set.delete(task),
+    () => set.delete(task),
+  );
+  return task;
 }

@@ -1,7 +1,8 @@
 // Builds one pack in memory: sealed blobs appended, then the sealed footer and
 // its length (format §6). The pack id is the SHA-256 of the finished bytes.
 // Blobs are copied into one growing buffer as they come, so a finished pack
-// is held once (no parts + concatenation at the end).
+// is held once (no parts + concatenation at the end). The buffer may be a
+// reused one (a write session keeps a few once their packs are stored).
 
 import { createHash } from 'node:crypto';
 import { AAD, seal } from '../../content/seal.js';
@@ -19,11 +20,18 @@ export class PackBuilder {
   private readonly entries: PackEntry[] = [];
   private size = 0;
 
+  /** `reuse`: a buffer to build in (its old bytes are overwritten), used when it holds at least `capacityHint`. */
   constructor(
     readonly type: BlobType,
     capacityHint = 1 << 20,
+    reuse?: Buffer,
   ) {
-    this.buf = Buffer.allocUnsafeSlow(capacityHint);
+    this.buf = reuse && reuse.length >= capacityHint ? reuse : Buffer.allocUnsafeSlow(capacityHint);
+  }
+
+  /** The whole buffer the pack is built in (the finished bytes are its start), for reuse once they are stored. */
+  get buffer(): Buffer {
+    return this.buf;
   }
 
   get byteLength(): number {

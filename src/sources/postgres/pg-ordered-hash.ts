@@ -66,15 +66,15 @@ export class OrderedHash {
   /**
    * Adds the next piece of part `i`. Hashes it at once when `i` is the head;
    * otherwise holds it and, while the shared budget is over its limit, waits
-   * (for the head to move on or for others to release bytes). The caller must
-   * not reuse `piece`.
+   * (for the head to move on or for others to release bytes). A held piece is
+   * copied, so the caller may reuse `piece` once this resolves.
    */
   async add(i: number, piece: Buffer): Promise<void> {
     if (i === this.head) {
       this.hash.update(piece);
       return;
     }
-    this.queued[i]!.push(piece);
+    this.queued[i]!.push(Buffer.from(piece));
     this.budget.take(piece.length);
     while (i !== this.head && this.budget.held > this.budget.limit) await this.budget.changed();
   }

@@ -1,4 +1,4 @@
-// Table data: one COPY stream per table, saved straight into the volume
+// Table data: one COPY stream per table (COPY TO through pg-copy-out.ts), saved straight into the volume
 // while its SHA-256 and row count are taken (never a whole table in memory),
 // and loaded back with COPY FROM STDIN, checking the same checksum. A small
 // pool runs one job per connection, several connections in parallel.
@@ -6,12 +6,13 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { from as copyFrom } from 'pg-copy-streams';
 import { ArcaError } from '../../errors.js';
 import type { BlobReader } from '../../repository/blob-reader.js';
 import { saveStream } from '../../repository/stream-saver.js';
 import type { TreeNode } from '../../repository/tree.js';
 import type { WriteSession } from '../../repository/write-session.js';
+import { copyOut } from './pg-copy-out.js';
 import { copyInSql, copyOutSql, type TableEntry } from './pg-catalog.js';
 import { qualified, stepError, type PgClient } from './pg-connect.js';
 
@@ -34,10 +35,10 @@ export async function dumpTable(
   onBytes: (n: number) => void,
 ): Promise<{ node: TreeNode; stats: TableStats }> {
   const hash = createHash('sha256');
-  const stream = client.query(copyTo(copyOutSql(t)));
-  stream.on('error', () => undefined); // an error surfaces through the iteration below
+  // recycle: the hash and the chunker are done with a buffer when they ask for the next.
+  const stream = copyOut(client, copyOutSql(t), { recycle: true });
   async function* hashed(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of stream) {
       hash.update(chunk);
       yield chunk;
     }
@@ -46,7 +47,7 @@ export async function dumpTable(
   try {
     saved = await saveStream(session, hashed(), onBytes);
   } catch (err) {
-    stream.destroy();
+    stream.cancel(); // when the iteration never started; leaving it early has cancelled already
     throw stepError(`dump of table ${t.schema}.${t.name}`, err);
   }
   return {

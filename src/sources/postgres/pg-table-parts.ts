@@ -9,13 +9,14 @@
 
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { from as copyFrom } from 'pg-copy-streams';
 import { ArcaError } from '../../errors.js';
 import type { BlobReader } from '../../repository/blob-reader.js';
 import { BlobType } from '../../repository/pack/pack-footer.js';
 import { saveStream, type SavedStream } from '../../repository/stream-saver.js';
 import type { TreeNode } from '../../repository/tree.js';
 import type { WriteSession } from '../../repository/write-session.js';
+import { copyOut } from './pg-copy-out.js';
 import { copyInSql, copyOutSql, type TableEntry, type TablePart } from './pg-catalog.js';
 import { stepError, type PgClient } from './pg-connect.js';
 import type { OrderedHash } from './pg-ordered-hash.js';
@@ -36,10 +37,10 @@ export async function dumpPart(
   session: WriteSession,
   onBytes: (n: number) => void,
 ): Promise<DumpedPart> {
-  const stream = client.query(copyTo(copyOutSql(t, r)));
-  stream.on('error', () => undefined); // an error surfaces through the iteration below
+  // recycle: the ordered hash copies what it holds; the chunker is done with a buffer when it asks for the next.
+  const stream = copyOut(client, copyOutSql(t, r), { recycle: true });
   async function* hashed(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of stream) {
       await hash.add(i, chunk);
       yield chunk;
     }
@@ -49,7 +50,7 @@ export async function dumpPart(
     const saved = await saveStream(session, hashed(), onBytes);
     return { saved, rows: stream.rowCount };
   } catch (err) {
-    stream.destroy();
+    stream.cancel(); // when the iteration never started; leaving it early has cancelled already
     throw stepError(`dump of table ${t.schema}.${t.name} (part ${i + 1})`, err);
   }
 }

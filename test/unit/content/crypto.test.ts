@@ -80,7 +80,13 @@ describe('BlobPool', () => {
   it('seals and opens many blobs concurrently in worker threads, in any order', async () => {
     const plains = Array.from({ length: 300 }, (_, i) => (i % 2 ? randomBytes(5000 + i) : Buffer.from(`text ${i} `.repeat(500))));
     const ids = plains.map((p) => blobId(keys.idKey, p));
-    const stored = await Promise.all(plains.map((p) => pool.store(Buffer.from(p))));
+    // store() results are views into shared memory: copied at once, as the contract says
+    const stored = await Promise.all(
+      plains.map(async (p) => {
+        const r = await pool.store(Buffer.from(p));
+        return { id: Buffer.from(r.id), sealed: Buffer.from(r.sealed!) };
+      }),
+    );
     stored.forEach((s, i) => expect(Buffer.from(s.id).equals(ids[i]!)).toBe(true));
     const opened = await Promise.all(stored.map((s, i) => pool.open(ids[i]!, s.sealed!, plains[i]!.length)));
     opened.forEach((o, i) => expect(o.equals(plains[i]!)).toBe(true));

@@ -60,6 +60,29 @@ describe('WriteSession', () => {
     expect(s2.blobsReused).toBe(kept);
   });
 
+  it('reuses stored packs\' buffers for later packs, and every pack stays intact', async () => {
+    const backend = new MemoryBackend();
+    const buffers: ArrayBufferLike[] = [];
+    const put = backend.put.bind(backend);
+    backend.put = async (key, data) => {
+      if (key.startsWith('data/')) buffers.push(data.buffer);
+      await put(key, data);
+      if (key.startsWith('data/')) new Uint8Array(data.buffer, data.byteOffset, data.byteLength).fill(0xee); // the caller may reuse it now
+    };
+    const vol = await makeVolume(backend, { packSize: 60_000 });
+    const { s, pool } = await session(vol);
+    const blobs = Array.from({ length: 80 }, () => randomBytes(9_000));
+    for (const b of blobs) await s.putBlob(BlobType.data, Buffer.from(b));
+    await s.flush();
+    expect(buffers.length).toBeGreaterThanOrEqual(8);
+    expect(new Set(buffers).size).toBeLessThan(buffers.length); // some pack was built in a reused buffer
+    const v = await reopen(vol);
+    await v.repo.loadIndex();
+    const reader = new BlobReader(v.repo, pool);
+    const { blobId } = await import('../../../src/content/blob-codec.js');
+    for (const b of blobs) expect((await reader.read(blobId(v.repo.keys.idKey, b).toString('hex'))).equals(b)).toBe(true);
+  });
+
   it('does not stall when blobs compress far below the pack size (budget comes back)', async () => {
     const vol = await makeVolume(new MemoryBackend(), { packSize: 64 * 1024 });
     const { s } = await session(vol);
