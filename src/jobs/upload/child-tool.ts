@@ -1,8 +1,10 @@
 // Running a database's own client tool on an uploaded export (psql,
 // pg_restore, mariadb, tar; a file can be its stdin): its stderr becomes the error message (secrets masked),
-// an AbortSignal kills it, and a non-zero exit is an ArcaError.
+// an AbortSignal kills it, and a non-zero exit is an ArcaError. How far the
+// tool has read its stdin file is reported from the kernel's view of its
+// file offset (/proc/PID/fdinfo/0 on Linux), without copying the bytes.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { ArcaError, errorMessage } from '../../errors.js';
 import { redactSecrets } from '../../common/redact.js';
 
@@ -13,7 +15,16 @@ export interface ToolResult {
 export function runTool(
   command: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal; step: string; code?: 'SOURCE' | 'USAGE'; keepStdout?: boolean; stdinFile?: string },
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    signal?: AbortSignal;
+    step: string;
+    code?: 'SOURCE' | 'USAGE';
+    keepStdout?: boolean;
+    stdinFile?: string;
+    /** Bytes of stdinFile the tool has read so far, about every second (Linux). */
+    onStdinRead?: (bytes: number) => void;
+  },
 ): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
     let stdin: number | 'ignore' = 'ignore';
@@ -36,13 +47,24 @@ export function runTool(
     child.stdout!.setEncoding('utf8').on('data', (s: string) => {
       if (opts.keepStdout && stdout.length < 1_000_000) stdout += s;
     });
+    const pid = child.pid;
+    const watch =
+      opts.onStdinRead && typeof stdin === 'number' && pid !== undefined && process.platform === 'linux'
+        ? setInterval(() => {
+            const read = stdinOffset(pid);
+            if (read !== null) opts.onStdinRead!(read);
+          }, 1000)
+        : undefined;
+    watch?.unref();
     const onAbort = () => child.kill('SIGTERM');
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (err) => {
+      clearInterval(watch);
       opts.signal?.removeEventListener('abort', onAbort);
       reject(new ArcaError('SOURCE', `${opts.step}: cannot run ${command}: ${errorMessage(err)}`, { cause: err }));
     });
     child.on('close', (code, sig) => {
+      clearInterval(watch);
       opts.signal?.removeEventListener('abort', onAbort);
       if (opts.signal?.aborted) return reject(new ArcaError('ABORTED', `${opts.step}: aborted`));
       if (code === 0) return resolve({ stdout });
@@ -50,4 +72,14 @@ export function runTool(
       reject(new ArcaError(opts.code ?? 'SOURCE', `${opts.step}: ${why}`));
     });
   });
+}
+
+/** The file offset of a process's stdin (bytes it has read from a file), or null when unknown. */
+export function stdinOffset(pid: number): number | null {
+  try {
+    const m = /^pos:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/0`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null; // gone, or no /proc
+  }
 }

@@ -43,11 +43,13 @@ export async function restoreExport(opts: JobContext & { url: string; file: stri
   const bytes = (await stat(opts.file)).size;
   const progress = (done: number) => opts.onProgress?.({ phase: 'restore', bytesDone: done, bytesTotal: bytes, itemsDone: done === bytes ? 1 : 0, itemsTotal: 1 });
   progress(0);
+  // While a client tool reads the script: how far it has read (never "done" before the swap).
+  const loading = (read: number) => progress(Math.min(read, bytes - 1));
   let target: string;
   if (opts.format === 'sqlite') target = (await restoreSqliteExport(opts.url, opts.file, opts.signal)).target;
   else if (opts.format === 'tar') target = (await restoreTarExport(opts.url, opts.file, opts.signal)).target;
-  else if (opts.format === 'mysql-sql') target = (await restoreMysqlExport(opts.url, opts.file, opts.signal)).target;
-  else target = (await restorePostgresExport(opts.url, opts.file, opts.format, opts.signal)).target;
+  else if (opts.format === 'mysql-sql') target = (await restoreMysqlExport(opts.url, opts.file, opts.signal, loading)).target;
+  else target = (await restorePostgresExport(opts.url, opts.file, opts.format, opts.signal, loading)).target;
   progress(bytes);
   return { target, format: opts.format, bytes };
 }

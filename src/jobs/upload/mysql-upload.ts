@@ -179,7 +179,7 @@ async function killScratchSessions(url: string, scratch: string): Promise<void> 
   }
 }
 
-export async function restoreMysqlExport(url: string, file: string, signal?: AbortSignal): Promise<{ target: string }> {
+export async function restoreMysqlExport(url: string, file: string, signal?: AbortSignal, onRead?: (bytes: number) => void): Promise<{ target: string }> {
   throwIfAborted(signal, 'restore');
   const target = normalizeMysqlUrl(url);
   if (!target) throw new ArcaError('USAGE', `${redactUrl(url)} is not a mysql:// URL`);
@@ -210,7 +210,7 @@ export async function restoreMysqlExport(url: string, file: string, signal?: Abo
     await close(admin);
     admin = undefined;
     const step = `loading the uploaded script (${basename(client)})`;
-    await runTool(client, args, { env, stdinFile: file, ...(signal ? { signal } : {}), step });
+    await runTool(client, args, { env, stdinFile: file, ...(signal ? { signal } : {}), ...(onRead ? { onStdinRead: onRead } : {}), step });
     throwIfAborted(signal, 'restore');
     admin = await connect(target, null);
     catalog = await scratchCatalog(admin, scratch);

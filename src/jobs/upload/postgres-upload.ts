@@ -53,7 +53,13 @@ export async function validatePostgresExport(file: string): Promise<PgExportForm
   return 'pg-sql';
 }
 
-export async function restorePostgresExport(url: string, file: string, format: PgExportFormat, signal?: AbortSignal): Promise<{ target: string }> {
+export async function restorePostgresExport(
+  url: string,
+  file: string,
+  format: PgExportFormat,
+  signal?: AbortSignal,
+  onRead?: (bytes: number) => void,
+): Promise<{ target: string }> {
   const dbName = databaseOf(url);
   const admin = await connect(withDatabase(url, 'postgres'));
   const scratch = scratchName();
@@ -79,8 +85,11 @@ export async function restorePostgresExport(url: string, file: string, format: P
     created = true;
     const { dbnameArg, env } = childConnection(withDatabase(url, scratch));
     if (format === 'pg-sql') {
-      await runTool(pgTool('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', file, dbnameArg], {
+      // The script on stdin, so its progress can be followed (child-tool.ts).
+      await runTool(pgTool('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', dbnameArg], {
         env,
+        stdinFile: file,
+        ...(onRead ? { onStdinRead: onRead } : {}),
         ...(signal ? { signal } : {}),
         step: 'loading the uploaded script (psql)',
       });
