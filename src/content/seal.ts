@@ -13,6 +13,18 @@ export const SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES;
 const NONCE_POOL = Buffer.allocUnsafeSlow(NONCE_BYTES * 1024);
 let noncesUsed = NONCE_POOL.length;
 
+// The AAD bytes of each context string, made once (a handful of contexts, one per object kind).
+const AAD_BYTES = new Map<string, Buffer>();
+
+function aadOf(context: string): Buffer {
+  let bytes = AAD_BYTES.get(context);
+  if (bytes === undefined) {
+    bytes = Buffer.from(context, 'ascii');
+    if (AAD_BYTES.size < 64) AAD_BYTES.set(context, bytes);
+  }
+  return bytes;
+}
+
 /** A fresh random nonce (a view valid until the next call: use it at once). */
 function nextNonce(): Buffer {
   if (noncesUsed + NONCE_BYTES > NONCE_POOL.length) {
@@ -28,7 +40,7 @@ function nextNonce(): Buffer {
 export function seal(key: Buffer, context: string, ...parts: Uint8Array[]): Buffer {
   const nonce = Buffer.from(nextNonce());
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(Buffer.from(context, 'ascii'));
+  cipher.setAAD(aadOf(context));
   const out: Buffer[] = [nonce];
   for (const p of parts) out.push(cipher.update(p));
   out.push(cipher.final(), cipher.getAuthTag());
@@ -48,7 +60,7 @@ export function sealInto(key: Buffer, context: string, out: Buffer, at: number, 
   out.set(nonce, at);
   let pos = at + NONCE_BYTES;
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(Buffer.from(context, 'ascii'));
+  cipher.setAAD(aadOf(context));
   for (const p of parts) {
     const c = cipher.update(p);
     out.set(c, pos);
@@ -68,7 +80,7 @@ export function openSealed(key: Buffer, context: string, sealed: Uint8Array, wha
   const nonce = buf.subarray(0, NONCE_BYTES);
   const tag = buf.subarray(buf.length - TAG_BYTES);
   const decipher = createDecipheriv('aes-256-gcm', key, nonce);
-  decipher.setAAD(Buffer.from(context, 'ascii'));
+  decipher.setAAD(aadOf(context));
   decipher.setAuthTag(tag);
   try {
     const body = decipher.update(buf.subarray(NONCE_BYTES, buf.length - TAG_BYTES));
