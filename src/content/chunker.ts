@@ -32,6 +32,7 @@
 // The first min − 32 bytes of a chunk are never read.
 
 import { ArcaError } from '../errors.js';
+import { SLAB_BYTES, type ChunkSlabs } from './chunk-slabs.js';
 
 export const CHUNKER_ALGORITHM = 'fastcdc-gear32-v1';
 
@@ -262,21 +263,21 @@ export class Chunker {
  * copied twice (into a carry buffer of `max` bytes, then into the chunk): no
  * input buffer is held across a request for the next one. Memory held: the
  * carry buffer (max) plus the current input buffer and slab, plus whatever
- * chunks the consumer keeps (and their slabs).
+ * chunks the consumer keeps (and their slabs). With `slabs` (chunk-slabs.ts)
+ * the slabs come from, and go back to, that pool: the consumer then releases
+ * every chunk once nothing reads it.
  *
  * The chunker is reset at the start and when the generator ends or is closed.
  */
-/** Memory chunks are cut into (see chunkStream). */
-const SLAB_BYTES = 1 << 20;
-
-export async function* chunkStream(input: AsyncIterable<Uint8Array>, chunker: Chunker): AsyncGenerator<Buffer> {
+export async function* chunkStream(input: AsyncIterable<Uint8Array>, chunker: Chunker, slabs?: ChunkSlabs): AsyncGenerator<Buffer> {
   chunker.reset();
   const carry = Buffer.allocUnsafeSlow(chunker.params.max);
   let carried = 0;
   let slab = Buffer.alloc(0);
   let slabUsed = 0;
-  /** `n` bytes of fresh memory for a chunk: from the current slab, or a new one (a chunk larger than a slab gets its own). */
+  /** `n` bytes of fresh memory for a chunk: from `slabs`, or the current slab, or a new one (a chunk larger than a slab gets its own). */
   const take = (n: number): Buffer => {
+    if (slabs) return slabs.take(n);
     if (slabUsed + n > slab.length) {
       slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, n));
       slabUsed = 0;

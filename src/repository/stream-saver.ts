@@ -4,6 +4,7 @@
 // content-defined points (format §8).
 
 import { Chunker, chunkStream } from '../content/chunker.js';
+import { ChunkSlabs } from '../content/chunk-slabs.js';
 import { throttled } from '../common/rate-limit.js';
 import { BlobType } from './pack/pack-footer.js';
 import { MAX_INLINE_CHUNKS, type TreeNode } from './tree.js';
@@ -23,10 +24,22 @@ export async function saveStream(
   const pendingIds: Array<Promise<Buffer>> = [];
   let size = 0;
   const source = session.throttle ? throttled(input, session.throttle) : input;
-  for await (const chunk of chunkStream(source, chunker)) {
+  // Chunk memory is reused once a blob's id has settled: the session (and its
+  // workers) read a chunk only until then.
+  const slabs = new ChunkSlabs();
+  for await (const chunk of chunkStream(source, chunker, slabs)) {
     size += chunk.length;
     onBytes?.(chunk.length);
-    pendingIds.push((await session.submit(BlobType.data, chunk)).id);
+    let id: Promise<Buffer>;
+    try {
+      id = (await session.submit(BlobType.data, chunk)).id;
+    } catch (err) {
+      slabs.release(chunk);
+      throw err;
+    }
+    const release = () => slabs.release(chunk);
+    void id.then(release, release);
+    pendingIds.push(id);
   }
   const ids = await Promise.all(pendingIds);
   if (ids.length <= MAX_INLINE_CHUNKS) return { size, fields: { content: ids.map((id) => id.toString('hex')) } };

@@ -1,0 +1,75 @@
+// Memory that chunks are cut into (chunkStream): slabs of SLAB_BYTES that
+// consecutive chunks share. Without reuse a backup allocates a fresh slab per
+// ~64 chunks — about as much new memory as it reads — and that external
+// memory makes V8 run full collections (decision 0006). A consumer that can
+// say when it is done with a chunk calls `release(chunk)`; a slab whose
+// chunks are all released, and that no longer takes new chunks, goes back to
+// a small free list and is cut again. A chunk must never be released while
+// anything may still read it (the write session: once the blob's id has
+// settled); releasing a chunk twice, or one this pool did not make, throws.
+// A consumer that passes ChunkSlabs must release every chunk it gets (the
+// pool keeps a slab until all its chunks are back); one that cannot, does not
+// pass it, and chunkStream cuts fresh slabs that the garbage collector frees.
+import { ArcaError } from '../errors.js';
+
+export const SLAB_BYTES = 1 << 20;
+/** Free slabs kept for reuse (the write budget keeps ~32 MiB of chunks in flight). */
+const MAX_FREE = 24;
+
+interface Slab {
+  bytes: Buffer;
+  used: number;
+  /** Chunks cut from it and not yet released. */
+  refs: number;
+  /** True while it is the slab new chunks are cut from. */
+  current: boolean;
+}
+
+export class ChunkSlabs {
+  private current: Slab | null = null;
+  private readonly free: Buffer[] = [];
+  /** The slabs with unreleased chunks (or the current one), by their memory. */
+  private readonly live = new Map<ArrayBufferLike, Slab>();
+
+  /** `n` bytes of memory for a chunk (a chunk larger than a slab gets memory of its own, not tracked). */
+  take(n: number): Buffer {
+    if (n > SLAB_BYTES) return Buffer.allocUnsafeSlow(n);
+    let slab = this.current;
+    if (slab === null || slab.used + n > slab.bytes.length) {
+      if (slab !== null) this.retire(slab);
+      const bytes = this.free.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
+      slab = { bytes, used: 0, refs: 0, current: true };
+      this.current = slab;
+      this.live.set(bytes.buffer, slab);
+    }
+    const chunk = slab.bytes.subarray(slab.used, slab.used + n);
+    slab.used += n;
+    slab.refs++;
+    return chunk;
+  }
+
+  /** The consumer is done with `chunk`: nothing reads it any more. */
+  release(chunk: Buffer): void {
+    if (chunk.length > SLAB_BYTES) return;
+    const slab = this.live.get(chunk.buffer);
+    if (slab === undefined || slab.refs <= 0) throw new ArcaError('INTERNAL', 'a chunk was released twice, or was not cut from these slabs');
+    slab.refs--;
+    if (slab.refs === 0 && !slab.current) this.recycle(slab);
+  }
+
+  /** Slabs ready for reuse (for tests). */
+  get freeCount(): number {
+    return this.free.length;
+  }
+
+  private retire(slab: Slab): void {
+    slab.current = false;
+    this.current = null;
+    if (slab.refs === 0) this.recycle(slab);
+  }
+
+  private recycle(slab: Slab): void {
+    this.live.delete(slab.bytes.buffer);
+    if (this.free.length < MAX_FREE) this.free.push(slab.bytes);
+  }
+}

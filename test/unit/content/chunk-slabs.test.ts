@@ -1,0 +1,52 @@
+// ChunkSlabs: chunks share 1 MiB slabs; a slab is cut again only once every
+// chunk cut from it has been released and it no longer takes new chunks; a
+// double release or a foreign chunk is an error, never a silent reuse.
+import { describe, expect, it } from 'vitest';
+import { ChunkSlabs, SLAB_BYTES } from '../../../src/content/chunk-slabs.js';
+
+describe('ChunkSlabs', () => {
+  it('reuses a slab only after all its chunks are released and it is no longer current', () => {
+    const slabs = new ChunkSlabs();
+    const a = slabs.take(600_000);
+    const b = slabs.take(400_000); // same slab
+    expect(b.buffer).toBe(a.buffer);
+    a.fill(1);
+    b.fill(2);
+    slabs.release(a);
+    slabs.release(b);
+    expect(slabs.freeCount).toBe(0); // still the current slab
+    const c = slabs.take(100_000); // does not fit: the first slab is retired, all released, and cut again
+    expect(c.buffer).toBe(a.buffer);
+    expect(c.byteOffset).toBe(a.byteOffset);
+    expect(slabs.freeCount).toBe(0);
+  });
+
+  it('keeps a retired slab while any chunk of it is held', () => {
+    const slabs = new ChunkSlabs();
+    const held = slabs.take(900_000);
+    held.fill(7);
+    const other = slabs.take(900_000); // new slab; the first is retired but held
+    expect(other.buffer).not.toBe(held.buffer);
+    expect(slabs.freeCount).toBe(0);
+    for (let i = 0; i < 10; i++) slabs.release(slabs.take(900_000)); // churn never hands out the held slab
+    expect(held.every((x) => x === 7)).toBe(true);
+    slabs.release(held);
+    expect(slabs.freeCount).toBeGreaterThan(0);
+  });
+
+  it('refuses a double release and a chunk it did not make', () => {
+    const slabs = new ChunkSlabs();
+    const a = slabs.take(1000);
+    slabs.release(a);
+    expect(() => slabs.release(a)).toThrow(/released twice/);
+    expect(() => slabs.release(Buffer.alloc(10))).toThrow(/not cut from these slabs/);
+  });
+
+  it('gives a chunk larger than a slab memory of its own', () => {
+    const slabs = new ChunkSlabs();
+    const big = slabs.take(SLAB_BYTES + 1);
+    expect(big.length).toBe(SLAB_BYTES + 1);
+    expect(big.byteOffset).toBe(0);
+    slabs.release(big); // not tracked: a no-op
+  });
+});
