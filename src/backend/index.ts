@@ -14,7 +14,10 @@ export {
 export { assertValidRange, resolveRange } from './range.js';
 export { LocalBackend, TEMP_DIR } from './local/local-backend.js';
 export { MemoryBackend } from './memory/memory-backend.js';
-export { parseS3Location, S3Backend, S3_DEFAULTS, type S3BackendOptions, type S3Location } from './s3/index.js';
+// The S3 backend itself is not re-exported here: it loads the AWS SDK, which
+// only S3 volumes need (openBackend loads it on demand; import ./s3/index.js).
+export { parseS3Location, type S3Location } from './s3/s3-location.js';
+export type { S3BackendOptions } from './s3/s3-backend.js';
 export {
   BACKEND_OPERATIONS,
   FaultBackend,

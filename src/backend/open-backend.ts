@@ -1,7 +1,8 @@
 // Turns a volume location as a user writes it (a path, `file:///…`,
 // `s3://bucket/prefix`) into a Backend, wrapped in the standard retry policy
 // (the only retry layer: the S3 client's own retries are off). The one place
-// that parses locations, so the CLI, the API and the catalog agree.
+// that parses locations, so the CLI, the API and the catalog agree. The S3
+// backend (and the AWS SDK) is loaded only when an S3 volume is opened.
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,7 @@ import { ArcaError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { LocalBackend } from './local/local-backend.js';
 import { RetryBackend, type RetryOptions } from './retry/retry-backend.js';
-import { S3Backend, type S3BackendOptions } from './s3/s3-backend.js';
+import type { S3BackendOptions } from './s3/s3-backend.js';
 import { parseS3Location, type S3Location } from './s3/s3-location.js';
 
 export interface OpenBackendOptions {
@@ -98,7 +99,11 @@ export function describeLocation(location: string): string {
  */
 export async function openBackend(location: string, opts: OpenBackendOptions = {}): Promise<Backend> {
   const parsed = parseLocation(location);
-  if (parsed.kind === 's3') return new RetryBackend(S3Backend.open(parsed.s3, opts.s3), opts.retry);
+  if (parsed.kind === 's3') {
+    // Loaded only for S3 volumes: the AWS SDK costs ~150 ms at every start otherwise.
+    const { S3Backend } = await import('./s3/s3-backend.js');
+    return new RetryBackend(S3Backend.open(parsed.s3, opts.s3), opts.retry);
+  }
   const local = opts.create ? await LocalBackend.create(parsed.path) : await LocalBackend.open(parsed.path);
   return new RetryBackend(local, opts.retry);
 }

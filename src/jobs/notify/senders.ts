@@ -1,7 +1,6 @@
 // Sending one notification: a webhook is a JSON POST (10 s timeout, any 2xx
 // is success); an email goes through the target's SMTP server (nodemailer).
 // Errors name the target with its secrets masked, never the payload's URL.
-import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { ArcaError, errorMessage } from '../../errors.js';
 import { redactSecrets } from '../../common/redact.js';
@@ -44,6 +43,8 @@ export function smtpOptions(smtp: string, timeoutMs: number): SMTPTransport.Opti
 }
 
 export async function sendEmail(smtp: string, to: string, payload: NotificationPayload, timeoutMs = SEND_TIMEOUT_MS): Promise<void> {
+  // Loaded when an email is sent, not at every start (~100 ms).
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport(smtpOptions(smtp, timeoutMs));
   const job = payload.job;
   try {
