@@ -11,8 +11,8 @@ import { addDatabase } from '../../../src/catalog/index.js';
 import { normalizeDatabaseUrl } from '../../../src/jobs/index.js';
 import { JobSchema } from '../../../src/server/schemas.js';
 import { scratchName as restoreScratchName } from '../../../src/sources/mysql/mysql-scratch.js';
-import { errorOf, parseSse, type ApiClient } from './client.js';
-import { PASSWORDS, startTestServer, type TestServer } from './fixture.js';
+import { errorOf } from './client.js';
+import { backupAndDownload, followJob, PASSWORDS, startTestServer, type TestServer } from './fixture.js';
 import { createDb, describeDb, dropScratch, leftoverRestoreDbs, sql, urlOf } from '../mysql/mysql-helpers.js';
 
 const SCHEMA = String.raw`
@@ -64,21 +64,6 @@ afterAll(async () => {
   await dropScratch();
 });
 
-async function follow(client: ApiClient, id: number) {
-  const r = await client.get(`/api/v1/jobs/${id}/events?interval=100`);
-  return JobSchema.parse(parseSse(r.text).at(-1)!.data);
-}
-
-async function backupAndDownload(name: string): Promise<Buffer> {
-  const started = await t.as.operator.put(`/api/v1/databases/${name}/backups/start`, { body: {} });
-  expect(started.status, started.text).toBe(202);
-  const end = await follow(t.as.viewer, JobSchema.parse(started.json).id);
-  expect(end.status, end.error ?? '').toBe('succeeded');
-  const r = await t.as.operator.get(`/api/v1/backups/${String(end.figures['backup'])}/download`);
-  expect(r.status).toBe(200);
-  return r.body;
-}
-
 const upload = (data: Buffer, password = PASSWORDS.operator) =>
   t.as.operator.upload('/api/v1/databases/shopmy/restore/upload', [
     ['password', password],
@@ -88,7 +73,7 @@ const upload = (data: Buffer, password = PASSWORDS.operator) =>
 async function uploadAndFollow(data: Buffer) {
   const r = await upload(data);
   expect(r.status, r.text).toBe(202);
-  return follow(t.as.viewer, JobSchema.parse(r.json).id);
+  return followJob(t.as.viewer, JobSchema.parse(r.json).id);
 }
 
 /** Changes data and schema, so that a restore shows. */
@@ -101,7 +86,7 @@ async function change(): Promise<Awaited<ReturnType<typeof describeDb>>> {
 
 describe('MySQL/MariaDB upload-restore', () => {
   it('restores the downloaded export to the same data and schema; a broken script changes nothing', async () => {
-    exported = await backupAndDownload('shopmy');
+    exported = await backupAndDownload(t, 'shopmy');
     expect(exported.toString('utf8', 0, 100)).toMatch(/^-- MySQL\/MariaDB export of backup /);
     const changed = await change();
 
@@ -174,7 +159,7 @@ describe('MySQL/MariaDB upload-restore', () => {
     }
     const started = Date.now();
     expect((await t.as.operator.put(`/api/v1/jobs/${id}/abort`, { body: {} })).status).toBe(202);
-    const end = await follow(t.as.viewer, id);
+    const end = await followJob(t.as.viewer, id);
     expect(end.status, end.error ?? '').toBe('aborted');
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(await describeDb(db)).toEqual(changed);

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDatabase } from '../../../src/catalog/index.js';
 import { normalizeDatabaseUrl } from '../../../src/jobs/index.js';
 import { JobSchema } from '../../../src/server/schemas.js';
-import { errorOf, parseSse, type ApiClient } from './client.js';
-import { PASSWORDS, startTestServer, type TestServer } from './fixture.js';
+import { errorOf, type ApiClient } from './client.js';
+import { backupAndDownload, followJob, PASSWORDS, startTestServer, type TestServer } from './fixture.js';
 import { createDb, describeDb, dropScratch, leftoverRestoreDbs, sql, urlOf } from '../postgres/pg-helpers.js';
 
 let t: TestServer;
@@ -22,22 +22,6 @@ afterAll(async () => {
   await t?.close();
   await dropScratch();
 });
-
-async function follow(client: ApiClient, id: number) {
-  const r = await client.get(`/api/v1/jobs/${id}/events?interval=100`);
-  return JobSchema.parse(parseSse(r.text).at(-1)!.data);
-}
-
-/** Backs the database up over the API and downloads the backup. */
-async function backupAndDownload(db: string): Promise<Buffer> {
-  const started = await t.as.operator.put(`/api/v1/databases/${db}/backups/start`, { body: {} });
-  expect(started.status, started.text).toBe(202);
-  const end = await follow(t.as.viewer, JobSchema.parse(started.json).id);
-  expect(end.status, end.error ?? '').toBe('succeeded');
-  const r = await t.as.operator.get(`/api/v1/backups/${String(end.figures['backup'])}/download`);
-  expect(r.status).toBe(200);
-  return r.body;
-}
 
 const upload = (db: string, parts: Array<[string, string | { filename: string; data: Buffer }]>, client: ApiClient = t.as.operator) =>
   client.upload(`/api/v1/databases/${db}/restore/upload`, parts);
@@ -59,7 +43,7 @@ describe('SQLite', () => {
     db.close();
     addDatabase(t.catalog, { name: 'app', url: normalizeDatabaseUrl(file) });
     const original = rows(file);
-    const exported = await backupAndDownload('app');
+    const exported = await backupAndDownload(t, 'app');
     expect(exported.subarray(0, 15).toString('latin1')).toBe('SQLite format 3');
 
     const live = new Database(file);
@@ -88,7 +72,7 @@ describe('SQLite', () => {
 
     const r = await upload('app', [['password', PASSWORDS.operator], ['file', { filename: 'app.db', data: exported }]]);
     expect(r.status, r.text).toBe(202);
-    const end = await follow(t.as.viewer, JobSchema.parse(r.json).id);
+    const end = await followJob(t.as.viewer, JobSchema.parse(r.json).id);
     expect(end, end.error ?? '').toMatchObject({ kind: 'restore', database: 'app', status: 'succeeded', figures: { upload: true, format: 'sqlite' } });
     expect(rows(file)).toEqual(original);
     expect(readFileSync(file).subarray(0, 15).toString('latin1')).toBe('SQLite format 3');
@@ -105,20 +89,20 @@ describe('PostgreSQL', () => {
     });
     addDatabase(t.catalog, { name: 'shop', url: urlOf(name) });
     const before = await describeDb(name);
-    const exported = await backupAndDownload('shop');
+    const exported = await backupAndDownload(t, 'shop');
     expect(exported.toString('utf8', 0, 200)).toMatch(/^-- PostgreSQL export of backup/);
 
     await sql(name, "DELETE FROM orders WHERE id < 100; INSERT INTO orders (customer, total) VALUES ('new', 1)");
     const broken = Buffer.concat([exported, Buffer.from('\nSELECT no_such_function();\n')]);
     const failed = await upload('shop', [['password', PASSWORDS.operator], ['file', { filename: 'shop.sql', data: broken }]]);
     expect(failed.status, failed.text).toBe(202);
-    expect((await follow(t.as.viewer, JobSchema.parse(failed.json).id)).status).toBe('failed');
+    expect((await followJob(t.as.viewer, JobSchema.parse(failed.json).id)).status).toBe('failed');
     expect((await sql(name, 'SELECT count(*)::int AS n FROM orders')).rows[0]).toEqual({ n: 402 });
     expect((await upload('shop', [['password', PASSWORDS.operator], ['file', { filename: 'x.sql', data: Buffer.from('hello world\n') }]])).status).toBe(400);
 
     const r = await upload('shop', [['password', PASSWORDS.operator], ['file', { filename: 'shop.sql', data: exported }]]);
     expect(r.status, r.text).toBe(202);
-    const end = await follow(t.as.viewer, JobSchema.parse(r.json).id);
+    const end = await followJob(t.as.viewer, JobSchema.parse(r.json).id);
     expect(end.status, end.error ?? '').toBe('succeeded');
     expect(await describeDb(name)).toEqual(before);
     expect(await leftoverRestoreDbs()).toEqual([]);
@@ -128,12 +112,12 @@ describe('PostgreSQL', () => {
 describe('directories', () => {
   it('restores an uploaded tar export to the same files', async () => {
     const dir = t.scratch.path('docs');
-    const exported = await backupAndDownload('docs');
+    const exported = await backupAndDownload(t, 'docs');
     writeFileSync(`${dir}/readme.txt`, 'changed\n');
     writeFileSync(`${dir}/extra.txt`, 'extra\n');
     const r = await upload('docs', [['password', PASSWORDS.operator], ['file', { filename: 'docs.tar', data: exported }]]);
     expect(r.status, r.text).toBe(202);
-    expect((await follow(t.as.viewer, JobSchema.parse(r.json).id)).status).toBe('succeeded');
+    expect((await followJob(t.as.viewer, JobSchema.parse(r.json).id)).status).toBe('succeeded');
     expect(readFileSync(`${dir}/readme.txt`, 'utf8')).toBe('hello from the api test\n');
     expect(() => readFileSync(`${dir}/extra.txt`)).toThrow();
     expect((await upload('docs', [['password', PASSWORDS.operator], ['file', { filename: 'x.tar', data: Buffer.from('not a tar at all') }]])).status).toBe(400);

@@ -8,7 +8,12 @@ import { addUser, type ScryptParams, type UserRole } from '../../../src/catalog/
 import { initOrAttachVolume, openVolume, runBackup } from '../../../src/jobs/index.js';
 import { createLogger, LoginLimiter, loadTls, Server, type TlsMaterial } from '../../../src/server/index.js';
 import { makeScratch, TEST_PASSWORD, type Scratch } from '../../helpers/index.js';
-import { ApiClient } from './client.js';
+import { expect } from 'vitest';
+import type { z } from 'zod';
+import { JobSchema } from '../../../src/server/schemas.js';
+import { ApiClient, parseSse } from './client.js';
+
+type Job = z.output<typeof JobSchema>;
 
 /** Cheap scrypt for test users (the format stores the parameters, so the server honours them). */
 export const TEST_SCRYPT: ScryptParams = { log2N: 10, r: 8, p: 1 };
@@ -94,4 +99,21 @@ export async function startTestServer(
       scratch.cleanup();
     },
   };
+}
+
+/** Follows a job's event stream to its end; the job as it ended. */
+export async function followJob(client: ApiClient, id: number): Promise<Job> {
+  const r = await client.get(`/api/v1/jobs/${id}/events?interval=100`);
+  return JobSchema.parse(parseSse(r.text).at(-1)!.data);
+}
+
+/** Backs a registered database up over the API (operator), waits for it, and downloads the backup's export file. */
+export async function backupAndDownload(t: TestServer, db: string): Promise<Buffer> {
+  const started = await t.as.operator.put(`/api/v1/databases/${db}/backups/start`, { body: {} });
+  expect(started.status, started.text).toBe(202);
+  const end = await followJob(t.as.viewer, JobSchema.parse(started.json).id);
+  expect(end.status, end.error ?? '').toBe('succeeded');
+  const r = await t.as.operator.get(`/api/v1/backups/${String(end.figures['backup'])}/download`);
+  expect(r.status).toBe(200);
+  return r.body;
 }
