@@ -13,10 +13,10 @@ import { trackJob } from '../jobs/job-tracker.js';
 import { notifyJob } from '../jobs/notify/notifier.js';
 import { redactSecrets } from '../common/redact.js';
 import type { Io, StopSignal } from './io.js';
-import { signalExitCode } from './exit.js';
 import { Output } from './output.js';
 import { PasswordSource, PromptInterrupted } from './password.js';
 import { ProgressLine } from './progress.js';
+import { listenForStop } from './stop-signals.js';
 
 export interface GlobalOptions {
   home?: string;
@@ -107,22 +107,15 @@ export class CliContext {
   async runJob<T>(work: (job: Required<JobContext>) => Promise<T>): Promise<T> {
     const controller = new AbortController();
     const progress = new ProgressLine({ stream: this.io.stderr, enabled: !this.json && this.io.stderr.isTTY === true });
-    const handlers = new Map<StopSignal, () => void>();
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      const handler = (): void => {
-        progress.clear();
-        if (this.interruptedBy !== null) this.io.exitNow(signalExitCode(this.interruptedBy));
-        this.interruptedBy = signal;
-        controller.abort(new ArcaError('ABORTED', signal === 'SIGINT' ? 'interrupted' : 'terminated'));
-      };
-      handlers.set(signal, handler);
-      this.io.onSignal(signal, handler);
-    }
+    const unlisten = listenForStop(this.io, this, (signal) => {
+      progress.clear();
+      controller.abort(new ArcaError('ABORTED', signal === 'SIGINT' ? 'interrupted' : 'terminated'));
+    });
     try {
       return await work({ signal: controller.signal, onProgress: (event) => progress.update(event) });
     } finally {
       progress.clear();
-      for (const [signal, handler] of handlers) this.io.offSignal(signal, handler);
+      unlisten();
     }
   }
 

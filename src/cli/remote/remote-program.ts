@@ -13,7 +13,8 @@ import { JOB_KINDS, type JobKind, type JobRecord } from '../../catalog/jobs.js';
 import type { DatabaseRecord } from '../../catalog/databases.js';
 import type { BackupInfo } from '../../jobs/types.js';
 import type { ProgressView } from '../../jobs/progress-view.js';
-import { errorReport, exitCodeFor, EXIT_OK, signalExitCode } from '../exit.js';
+import { errorReport, exitCodeFor, EXIT_OK } from '../exit.js';
+import { listenForStop } from '../stop-signals.js';
 import type { Io, StopSignal } from '../io.js';
 import { parseExpire, parseLevel, type ExpireOption } from '../options.js';
 import { backupsTable, databasesTable, Output, shortId, sortBackups } from '../output.js';
@@ -91,26 +92,19 @@ class Remote {
    */
   async finish(id: number): Promise<JobRecord> {
     const line = new ProgressLine({ stream: this.io.stderr, enabled: !this.output.json && this.io.stderr.isTTY === true });
-    const handlers = new Map<StopSignal, () => void>();
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      const handler = (): void => {
-        line.clear();
-        if (this.interruptedBy !== null) this.io.exitNow(signalExitCode(this.interruptedBy));
-        this.interruptedBy = signal;
-        this.io.stderr.write(`arca: asking the server to abort job ${id}; waiting for it to stop (press Ctrl-C again to stop waiting)\n`);
-        this.api()
-          .request('PUT', `/api/v1/jobs/${id}/abort`)
-          .catch((err: unknown) => this.io.stderr.write(`arca: could not ask the server to abort job ${id}: ${errorMessage(err)}\n`));
-      };
-      handlers.set(signal, handler);
-      this.io.onSignal(signal, handler);
-    }
+    const unlisten = listenForStop(this.io, this, () => {
+      line.clear();
+      this.io.stderr.write(`arca: asking the server to abort job ${id}; waiting for it to stop (press Ctrl-C again to stop waiting)\n`);
+      this.api()
+        .request('PUT', `/api/v1/jobs/${id}/abort`)
+        .catch((err: unknown) => this.io.stderr.write(`arca: could not ask the server to abort job ${id}: ${errorMessage(err)}\n`));
+    });
     let job: JobRecord;
     try {
       job = await this.api().followJob(id, (v) => line.update({ phase: (v.phase ?? 'scan') as 'backup', bytesDone: v.bytesDone, bytesTotal: v.bytesTotal, itemsDone: 0, itemsTotal: null }));
     } finally {
       line.clear();
-      for (const [signal, handler] of handlers) this.io.offSignal(signal, handler);
+      unlisten();
     }
     if (job.status !== 'succeeded') throw new ArcaError(job.status === 'aborted' ? 'ABORTED' : 'INTERNAL', `${job.kind} job ${job.id} ${job.status}: ${job.error ?? 'no reason recorded'}`);
     return job;
