@@ -13,9 +13,9 @@
 // tools start under `nice -n 10` as well as `ionice -c3`; the main thread,
 // which answers requests, keeps its priority.
 
-import { readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { findOnPath } from './find-on-path.js';
 
 export const LOW_PRIORITY_NICE = 10;
 
@@ -70,25 +70,13 @@ export function lowerCurrentThread(nice: number = LOW_PRIORITY_NICE): void {
   }
 }
 
+/** A tool's path on PATH, looked up once (Linux only: elsewhere none is used). */
 function findTool(name: string): string | null {
-  const known = toolPaths.get(name);
-  if (known !== undefined) return known;
-  let found: string | null = null;
-  if (process.platform === 'linux') {
-    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-      if (dir === '') continue;
-      try {
-        const candidate = join(dir, name);
-        if (statSync(candidate).isFile()) {
-          found = candidate;
-          break;
-        }
-      } catch {
-        // not here
-      }
-    }
+  let found = toolPaths.get(name);
+  if (found === undefined) {
+    found = process.platform === 'linux' ? findOnPath(name) : null;
+    toolPaths.set(name, found);
   }
-  toolPaths.set(name, found);
   return found;
 }
 

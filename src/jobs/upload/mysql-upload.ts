@@ -14,14 +14,15 @@
 // The client runs with --no-defaults, --binary-mode (no client commands such
 // as \! or connect: the script is SQL only), --local-infile=0, and the
 // password only in its environment (MYSQL_PWD).
-import { access, constants, open } from 'node:fs/promises';
-import { basename, delimiter, join } from 'node:path';
+import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { ArcaError, isArcaError } from '../../errors.js';
 import { readCatalog, type MysqlCatalog } from '../../sources/mysql/mysql-catalog.js';
 import { close, connect, killQueries, onAbort, query, quoteIdent, stepError, throwIfAborted, type MyConn } from '../../sources/mysql/mysql-connect.js';
 import { dropAbandonedScratch, scratchName } from '../../sources/mysql/mysql-scratch.js';
 import { cleanupRestore, objectCount, swapIntoTarget } from '../../sources/mysql/mysql-swap.js';
 import { connectionOptions, databaseOf, normalizeMysqlUrl, redactUrl } from '../../sources/mysql/mysql-url.js';
+import { findOnPath } from '../../common/find-on-path.js';
 import { runTool } from './child-tool.js';
 import { readHead } from './sqlite-upload.js';
 
@@ -117,18 +118,11 @@ export function scriptCharset(head: string): string {
   return m ? m[1]!.toLowerCase() : 'utf8mb4';
 }
 
-async function isExecutable(path: string): Promise<boolean> {
-  return access(path, constants.X_OK).then(
-    () => true,
-    () => false,
-  );
-}
-
 /** The mariadb client, else the mysql one, from PATH. */
-export async function mysqlClient(): Promise<string> {
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter((d) => d !== '');
+export function mysqlClient(): string {
   for (const name of ['mariadb', 'mysql']) {
-    for (const dir of dirs) if (await isExecutable(join(dir, name))) return join(dir, name);
+    const found = findOnPath(name);
+    if (found !== null) return found;
   }
   throw new ArcaError('SOURCE', "loading an uploaded MySQL/MariaDB script needs the mariadb (or mysql) client on the Arca server's PATH: install it (e.g. apt install mariadb-client)");
 }
@@ -184,7 +178,7 @@ export async function restoreMysqlExport(url: string, file: string, signal?: Abo
   const target = normalizeMysqlUrl(url);
   if (!target) throw new ArcaError('USAGE', `${redactUrl(url)} is not a mysql:// URL`);
   const dbName = databaseOf(target);
-  const client = await mysqlClient();
+  const client = mysqlClient();
   const scratch = scratchName();
   const { args, env } = clientInvocation(client, target, scratch, scriptCharset((await readHead(file, HEAD_BYTES)).toString('latin1')));
   let admin: MyConn | undefined = await connect(target, null);
