@@ -1,18 +1,16 @@
 // Scratch databases of MySQL/MariaDB restores (from a backup or an uploaded
-// script), and their cleanup. Named like PostgreSQL's (pg-scratch.ts):
+// script), and their cleanup. Named as PostgreSQL's are (scratch-names.ts):
 // `arca_restore_<host>_<pid>_<random>`, so a restore killed outright
 // (SIGKILL, power loss) leaves a name that proves whose it was. Every
 // restore first drops the scratch databases provably abandoned: made on this
 // host by a process that no longer exists, with no connection using them.
 // Others (other hosts, older `arca_restore_<16 hex>` names) are never touched.
 
-import { isOrphanName, scratchName as pgScratchName } from '../postgres/pg-scratch.js';
+import { isOrphanName } from '../scratch-names.js';
 import { query, quoteIdent, type MyConn } from './mysql-connect.js';
 
-/** A new scratch database name that records this host and process (≤ 64 characters). */
-export function scratchName(): string {
-  return pgScratchName();
-}
+/** A new scratch database name that records this host and process (≤ 64 characters, MySQL's limit). */
+export { scratchName } from '../scratch-names.js';
 
 /** Drops the abandoned scratch databases on `admin`'s server (best effort); returns their names. */
 export async function dropAbandonedScratch(admin: MyConn): Promise<string[]> {

@@ -9,39 +9,10 @@
 // other hosts, or of older Arca versions (`arca_restore_<16 hex>`), are never
 // touched: nothing proves them abandoned.
 
-import { createHash, randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { isOrphanName } from '../scratch-names.js';
 import { quoteIdent, type PgClient } from './pg-connect.js';
 
-const PREFIX = 'arca_restore_';
-const NAME = /^arca_restore_([0-9a-f]{8})_(\d+)_[0-9a-f]+$/;
-
-function hostTag(): string {
-  return createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
-}
-
-/** A new scratch database name that records this host and process. */
-export function scratchName(): string {
-  return `${PREFIX}${hostTag()}_${process.pid}_${randomBytes(6).toString('hex')}`;
-}
-
-/** True while a process with this pid exists (EPERM: it exists, but is not ours). */
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The scratch database `name` was made on this host by a process that is gone. */
-export function isOrphanName(name: string): boolean {
-  const m = NAME.exec(name);
-  if (!m || m[1] !== hostTag()) return false;
-  const pid = Number(m[2]);
-  return pid !== process.pid && !processExists(pid);
-}
+export { scratchName } from '../scratch-names.js';
 
 /**
  * Drops the scratch databases on `admin`'s server that are provably
