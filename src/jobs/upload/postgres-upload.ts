@@ -85,8 +85,8 @@ export async function restorePostgresExport(
     created = true;
     const { dbnameArg, env } = childConnection(withDatabase(url, scratch));
     if (format === 'pg-sql') {
-      // The script on stdin, so its progress can be followed (child-tool.ts).
-      await runTool(pgTool('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', dbnameArg], {
+      // The script on stdin (-f -: --single-transaction is documented with -f), so its progress can be followed (child-tool.ts).
+      await runTool(pgTool('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-', dbnameArg], {
         env,
         stdinFile: file,
         ...(onRead ? { onStdinRead: onRead } : {}),
