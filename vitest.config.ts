@@ -10,8 +10,11 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          testTimeout: 600_000,
+          // A test that needs more than 5 minutes is hung: fail it, and let
+          // setup/report-failures.ts print what the services were doing.
+          testTimeout: 300_000,
           hookTimeout: 120_000,
+          setupFiles: ['test/setup/report-failures.ts'],
           fileParallelism: false,
         },
       },

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
+import { serviceStateReport } from './service-state.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const ARCA_BIN = path.join(REPO_ROOT, 'bin', 'arca');
@@ -86,9 +87,16 @@ export function spawnArca(args: string[], opts: ArcaOptions): SpawnedArca {
   // A killed child closes stdin under us; that is not the test's concern.
   child.stdin.on('error', () => undefined);
   child.stdin.end(opts.input ?? '');
-  const timeoutMs = opts.timeoutMs ?? 5 * 60_000;
+  // Under the integration tests' 5-minute limit, so a hung run is reported with
+  // what the services were doing while it hung (its own session included).
+  const timeoutMs = opts.timeoutMs ?? 4 * 60_000;
   const done = new Promise<ArcaResult>((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => {
+      void serviceStateReport().then((report) => {
+        err.push(Buffer.from(`\n[test harness] arca ran longer than ${timeoutMs / 1000} s and was killed; the services meanwhile:\n${report}\n`));
+        child.kill('SIGKILL');
+      });
+    }, timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(e);

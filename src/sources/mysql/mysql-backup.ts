@@ -16,7 +16,7 @@ import type { Source, SourceBackupContext, SourceBackupResult } from '../source.
 import { CATALOG_NODE, TABLES_DIR, readCatalog } from './mysql-catalog.js';
 import { close, connect, killQueries, onAbort, query, stepError, throwIfAborted, type MyConn } from './mysql-connect.js';
 import { dumpTable, type TableStats } from './mysql-table-data.js';
-import { databaseOf } from './mysql-url.js';
+import { databaseOf, lockWaitSecondsOf } from './mysql-url.js';
 
 /** What a MySQL backup records in its manifest's `extra`. */
 export interface MysqlExtra {
@@ -83,6 +83,7 @@ export class MysqlSource implements Source {
       });
       try {
         for (const s of STABLE_SETTINGS) await query(conn, s);
+        await query(conn, `SET SESSION lock_wait_timeout = ${lockWaitSecondsOf(this.url)}`);
         await query(conn, 'SET SESSION max_statement_time = 0').catch(() => undefined); // MariaDB only
         await query(conn, 'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
         await query(conn, 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');

@@ -42,6 +42,10 @@ export function connectError(url: string, err: unknown): ArcaError {
 /** An error from a statement, named by the step that failed. */
 export function stepError(step: string, err: unknown): ArcaError {
   if (isArcaError(err)) return err;
+  const e = err as MyLikeError | undefined;
+  if (e?.errno === 1205 || e?.code === 'ER_LOCK_WAIT_TIMEOUT') {
+    return new ArcaError('SOURCE', `${step} failed: another session held a lock it needed for longer than lock_wait_timeout (SHOW PROCESSLIST shows which; the URL's ?lock_wait_timeout=SECONDS sets the wait)`, { cause: err });
+  }
   return new ArcaError('SOURCE', `${step} failed: ${redactUrl(errorMessage(err)).split('\n')[0]}`, { cause: err });
 }
 

@@ -41,8 +41,22 @@ export function normalizeMysqlUrl(input: string): string | undefined {
   if (!db || db.includes('/')) throw new ArcaError('USAGE', `${redactUrl(input)} names no database (mysql://user@host:3306/dbname)`);
   if (db.length > 64) throw new ArcaError('USAGE', `database name "${db}" is longer than 64 characters`);
   u.pathname = '/' + encodeURIComponent(db);
+  lockWaitSecondsOf(u.href);
   return u.href;
 }
+
+/** How long a backup waits for a table lock another session holds: `?lock_wait_timeout=SECONDS`, default 300. */
+export function lockWaitSecondsOf(url: string): number {
+  const v = parse(url).searchParams.get('lock_wait_timeout');
+  if (v === null) return DEFAULT_LOCK_WAIT_SECONDS;
+  if (!/^\d{1,8}$/.test(v) || Number(v) < 1 || Number(v) > 31_536_000) {
+    throw new ArcaError('USAGE', `lock_wait_timeout must be a whole number of seconds from 1 to 31536000, not "${v}"`);
+  }
+  return Number(v);
+}
+
+/** A backup fails after 5 minutes of waiting for a lock, rather than the server's default of a day, during which it would look hung. */
+const DEFAULT_LOCK_WAIT_SECONDS = 300;
 
 export function databaseOf(url: string): string {
   return decodeURIComponent(parse(url).pathname.replace(/^\//, ''));

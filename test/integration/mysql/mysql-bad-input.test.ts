@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { listBackups, runBackup, runRestore } from '../../../src/jobs/index.js';
 import { makeVolume, reopen } from '../../unit/repository/fixtures.js';
-import { createDb, dropScratch, urlOf } from './mysql-helpers.js';
+import { conn, createDb, dropScratch, urlOf } from './mysql-helpers.js';
 
 afterAll(dropScratch);
 
@@ -48,6 +48,19 @@ describe('mysql bad input', () => {
   it('a sequence (not supported yet) fails the backup instead of being skipped', async () => {
     const db = await createDb({ text: 'CREATE TABLE t (x int); CREATE SEQUENCE s;' });
     expect(await backupFails(urlOf(db))).toMatchObject({ code: 'SOURCE', message: expect.stringMatching(/cannot back up yet: s \(sequence\)/) });
+  });
+
+  it('a table another session keeps locked fails the backup after ?lock_wait_timeout, saying why', async () => {
+    const db = await createDb({ text: 'CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);' });
+    const holder = await conn(db);
+    try {
+      await holder.query('LOCK TABLES t WRITE');
+      const err = await backupFails(`${urlOf(db)}?lock_wait_timeout=1`);
+      expect(err).toMatchObject({ code: 'SOURCE', message: expect.stringMatching(/another session held a lock .*lock_wait_timeout/) });
+    } finally {
+      await holder.end();
+    }
+    await expect(backupFails(`${urlOf(db)}?lock_wait_timeout=soon`)).resolves.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/whole number of seconds/) });
   });
 
   it('a restore target that is not a mysql URL, or on an unreachable server', async () => {

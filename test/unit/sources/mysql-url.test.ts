@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { mysqlDriver } from '../../../src/sources/mysql/index.js';
-import { connectionOptions, redactUrl, splitPassword } from '../../../src/sources/mysql/mysql-url.js';
+import { connectionOptions, lockWaitSecondsOf, redactUrl, splitPassword } from '../../../src/sources/mysql/mysql-url.js';
 import { normalizeDatabaseUrl } from '../../../src/sources/index.js';
 
 describe('mysql URLs', () => {
@@ -24,6 +24,14 @@ describe('mysql URLs', () => {
     expect(() => mysqlDriver.normalize('mysql://u:s3cret@h/')).toThrow(/names no database/);
     expect(() => mysqlDriver.normalize('mysql://u:s3cret@h/')).not.toThrow(/s3cret/);
     expect(() => mysqlDriver.normalize('mysql:///db')).toThrow(/names no host/);
+  });
+
+  it('takes ?lock_wait_timeout=SECONDS (default 300) and refuses anything else at db add', () => {
+    expect(lockWaitSecondsOf('mysql://u@h:3306/x')).toBe(300);
+    expect(lockWaitSecondsOf(mysqlDriver.normalize('mysql://u@h/x?lock_wait_timeout=20')!)).toBe(20);
+    for (const bad of ['0', '1.5', '-3', 'soon', '99999999999']) {
+      expect(() => mysqlDriver.normalize(`mysql://u:s3cret@h/x?lock_wait_timeout=${bad}`)).toThrow(/whole number of seconds/);
+    }
   });
 
   it('redacts passwords and keeps them out of the bare URL', () => {
