@@ -23,6 +23,8 @@ interface Timed {
   user: number;
   sys: number;
   rssMB: number;
+  /** Context switches: voluntary (waits) and involuntary (preempted). */
+  switches: { voluntary: number; involuntary: number };
   stdout: string;
 }
 
@@ -53,6 +55,7 @@ function timed(cmd: string[], env: Record<string, string>): Promise<Timed> {
         user: num(/User time \(seconds\): ([\d.]+)/),
         sys: num(/System time \(seconds\): ([\d.]+)/),
         rssMB: num(/Maximum resident set size \(kbytes\): (\d+)/) / 1024,
+        switches: { voluntary: num(/Voluntary context switches: (\d+)/), involuntary: num(/Involuntary context switches: (\d+)/) },
         stdout: Buffer.concat(out).toString('utf8'),
       });
     });
@@ -61,7 +64,7 @@ function timed(cmd: string[], env: Record<string, string>): Promise<Timed> {
 
 function line(what: string, t: Timed, gb: number): string {
   const cpu = t.user + t.sys;
-  return `${what.padEnd(8)} wall ${t.wall.toFixed(2)} s, user ${t.user.toFixed(2)} s + sys ${t.sys.toFixed(2)} s = ${cpu.toFixed(2)} s (${(cpu / gb).toFixed(2)} s/GB), peak RSS ${t.rssMB.toFixed(0)} MB`;
+  return `${what.padEnd(8)} wall ${t.wall.toFixed(2)} s, user ${t.user.toFixed(2)} s + sys ${t.sys.toFixed(2)} s = ${cpu.toFixed(2)} s (${(cpu / gb).toFixed(2)} s/GB), peak RSS ${t.rssMB.toFixed(0)} MB, context switches ${t.switches.voluntary} + ${t.switches.involuntary} preempted`;
 }
 
 async function main(): Promise<void> {
