@@ -31,11 +31,13 @@ SELECT l.pid, l.locktype, l.mode, l.relation::regclass AS relation, pg_blocking_
 
 /** A report of the services' sessions, locks and the processes on this machine, for a failed test. */
 export async function serviceStateReport(): Promise<string> {
-  const [maria, pg, ps] = await Promise.all([
+  const [maria, pg, ps, df] = await Promise.all([
     run('mariadb', ['--no-defaults', '--protocol=tcp', '-h127.0.0.1', '-uroot', '--connect-timeout=5', '-t', '-e', MARIADB_SQL]),
     run('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-X', '-c', POSTGRES_SQL]),
     run('ps', ['-eo', 'pid,ppid,etimes,stat,pcpu,rss,args', '--sort=-pcpu']),
+    // MariaDB waits (without an error) for space when its disk is full.
+    run('df', ['-h', '/tmp', '/var/lib']),
   ]);
   const top = ps.split('\n').slice(0, 25).map((line) => line.slice(0, 240)).join('\n');
-  return [`--- MariaDB sessions and InnoDB transactions ---`, maria || '(none)', `--- PostgreSQL sessions and locks not granted ---`, pg, `--- processes (most CPU first) ---`, top].join('\n');
+  return [`--- MariaDB sessions and InnoDB transactions ---`, maria || '(none)', `--- PostgreSQL sessions and locks not granted ---`, pg, `--- processes (most CPU first) ---`, top, `--- disk space ---`, df].join('\n');
 }
