@@ -125,13 +125,16 @@ describe('engine', () => {
 describe('content lists', () => {
   it('an insertion in the middle of a large file rewrites few content-list blobs, not all', async () => {
     const src = tempDir();
-    const data = Buffer.alloc(24_000_000);
+    // ~62,000 chunks of ~1 KiB: list cuts (one id in 4096) give ~15 lists, so
+    // "at least 3 lists" fails with a chance of about 4 in a million; with
+    // 24 MB (~6 lists) it failed about once in 45 runs (random volume keys).
+    const data = Buffer.alloc(64_000_000);
     for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((Math.imul(i, 2654435761) ^ (i >>> 7)) >>> 0, i);
     writeFileSync(join(src, 'table.copy'), data);
     const vol = await makeVolume(new MemoryBackend(), { chunker: SMALL_CHUNKS });
     const first = await runBackup({ volume: vol, database: db(src), level: 0, expiresAt: null });
     // 20 KB inserted: about 18 more chunks, so every later id moves in the list.
-    writeFileSync(join(src, 'table.copy'), Buffer.concat([data.subarray(0, 12_000_000), Buffer.alloc(20_000, 7), data.subarray(12_000_000)]));
+    writeFileSync(join(src, 'table.copy'), Buffer.concat([data.subarray(0, 32_000_000), Buffer.alloc(20_000, 7), data.subarray(32_000_000)]));
     const second = await runBackup({ volume: await reopen(vol), database: db(src), level: 0, expiresAt: null });
     // Lists are cut where the ids say, so only the list(s) around the insertion are new;
     // fixed-size lists would all change after it (the ids moved by ~18 places).
