@@ -13,12 +13,24 @@ import { reapDeadJobs, type JobStatus } from './jobs.js';
 export const SCHEDULE_KINDS = ['backup', 'prune', 'purge', 'check'] as const;
 export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
 
-/** What a schedule passes to its job (backup schedules only, for now). */
+/**
+ * What a schedule passes to its job (backup schedules only, for now). Stored
+ * as a JSON object; a field left out means the backup's default, so rows
+ * written before a field existed read the same as before.
+ */
 export interface ScheduleOptions {
   /** Backup level 0–9. */
   level?: number;
   /** Expiry of the backups it takes: "1w 3d" style, or "never". */
   expire?: string;
+  /** `--max-duration` as typed ("2h", "90s"). */
+  maxDuration?: string;
+  /** `--rate-limit` as typed ("20MB/s"). */
+  rateLimit?: string;
+  /** `--jobs`: parallel connections, 1–16 (the backup's default when left out). */
+  jobs?: number;
+  /** False for `--no-nice`; left out or true: low CPU and I/O priority. */
+  nice?: boolean;
 }
 
 export interface ScheduleRecord {
@@ -78,6 +90,10 @@ function parseOptions(name: string, text: string): ScheduleOptions {
   const options: ScheduleOptions = {};
   if (typeof o['level'] === 'number') options.level = o['level'];
   if (typeof o['expire'] === 'string') options.expire = o['expire'];
+  if (typeof o['maxDuration'] === 'string') options.maxDuration = o['maxDuration'];
+  if (typeof o['rateLimit'] === 'string') options.rateLimit = o['rateLimit'];
+  if (typeof o['jobs'] === 'number') options.jobs = o['jobs'];
+  if (typeof o['nice'] === 'boolean') options.nice = o['nice'];
   return options;
 }
 

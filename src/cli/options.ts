@@ -1,10 +1,19 @@
 // Validation of command-line values, in one place: levels, expiry, the
-// --read-data percentage, locations and paths. Parsers used by commander
-// throw InvalidArgumentError (exit 2 with commander's "option … is invalid").
+// --read-data percentage, locations and paths, and the guard-rail options
+// (their parsers live in src/common/guard-rails.ts, shared with schedules
+// and the API). Parsers used by commander throw InvalidArgumentError (exit 2
+// with commander's "option … is invalid").
 import { isAbsolute, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { ArcaError, errorMessage } from '../errors.js';
 import { parseDuration } from '../common/duration.js';
+import {
+  MAX_JOBS,
+  parseJobs as parseJobsValue,
+  parseMaxDuration as parseMaxDurationValue,
+  parseRateLimit as parseRateLimitValue,
+  type MaxDuration,
+} from '../common/guard-rails.js';
 import { volumeExists } from '../jobs/index.js';
 
 export const MAX_LEVEL = 9;
@@ -112,57 +121,41 @@ export function pickVolume<V extends { name: string }>(volumes: readonly V[], re
 }
 
 /** `--max-duration D` as parsed: milliseconds and the text as given (for the error message). */
-export interface MaxDurationOption {
-  ms: number;
-  label: string;
+export type MaxDurationOption = MaxDuration;
+
+/** A commander parser from a shared one: its USAGE error becomes a commander usage error (exit 2). */
+function forCommander<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (err) {
+      throw new InvalidArgumentError(errorMessage(err));
+    }
+  };
 }
 
 /**
  * `--max-duration D`: the expiry syntax ("30m", "2h", "1h 30m"), or whole
- * seconds ("90s") for short limits.
+ * seconds ("90s") for short limits (src/common/guard-rails.ts).
  */
-export function parseMaxDuration(value: string): MaxDurationOption {
-  const label = value.trim().replace(/\s+/g, ' ');
-  const seconds = /^(\d{1,7})\s*s$/.exec(label);
-  if (seconds) {
-    const ms = Number(seconds[1]) * 1000;
-    if (ms === 0) throw new InvalidArgumentError('the duration must be longer than zero');
-    return { ms, label };
-  }
-  try {
-    return { ms: parseDuration(value), label };
-  } catch (err) {
-    throw new InvalidArgumentError(errorMessage(err));
-  }
-}
-
-export const MAX_JOBS = 16;
+export const parseMaxDuration = forCommander(parseMaxDurationValue);
 
 /** `--jobs N`: an integer 1–16. */
-export function parseJobs(value: string): number {
-  if (!/^\s*\d{1,2}\s*$/.test(value) || Number(value) < 1 || Number(value) > MAX_JOBS) {
-    throw new InvalidArgumentError(`the number of jobs must be an integer from 1 to ${MAX_JOBS}`);
-  }
-  return Number(value);
-}
-
-const RATE_UNITS: Record<string, number> = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  kib: 1024,
-  mib: 1024 ** 2,
-  gib: 1024 ** 3,
-};
+export const parseJobs = forCommander(parseJobsValue);
 
 /** `--rate-limit RATE`: "20MB/s", "500KiB/s", "1.5 GB/s" (the "/s" may be left out) → bytes per second. */
-export function parseRateLimit(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMG]i?B|B)(?:\/s)?\s*$/i.exec(value);
-  const unit = m ? RATE_UNITS[m[2]!.toLowerCase()] : undefined;
-  const rate = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : NaN;
-  if (!(rate >= 1024)) {
-    throw new InvalidArgumentError('the rate must be at least 1KiB/s, written like "20MB/s" or "500KiB/s" (B, KB, MB, GB, KiB, MiB, GiB)');
-  }
-  return rate;
-}
+export const parseRateLimit = forCommander(parseRateLimitValue);
+
+/** `--rate-limit RATE` where the text is kept (a schedule stores it as typed): checked, then trimmed. */
+export const rateLimitText = forCommander((value: string) => {
+  parseRateLimitValue(value);
+  return value.trim();
+});
+
+/** The help texts of the guard-rail options, shared by `arca backup` and `arca schedule add`. */
+export const GUARD_RAIL_HELP = {
+  maxDuration: 'stop the backup (nothing listed) when it runs longer: "30m", "2h", "1h 30m", "90s"',
+  jobs: `parallel connections to the database, 1-${MAX_JOBS} (PostgreSQL)`,
+  rateLimit: 'read at most this much per second from the source, e.g. "20MB/s", "500KiB/s" (directories and database dumps alike)',
+  noNice: 'keep normal CPU and I/O priority (by default the backup and its dump tools run at nice 10, idle I/O)',
+} as const;

@@ -1,6 +1,8 @@
 // The contract between the scheduler and whatever runs a schedule's job: the
 // real one starts a child `arca` process (child-launcher.ts), tests inject a
-// fake. Also the one place that turns a schedule into `arca` arguments.
+// fake. Also the one place that turns a schedule into `arca` arguments: only
+// names and validated options (level, expiry, guard rails), never a secret
+// (passwords reach the child through its environment or a file).
 import type { ScheduleRecord } from '../catalog/schedules.js';
 
 export interface LaunchRequest {
@@ -57,7 +59,7 @@ export function commandArgs(schedule: ScheduleRecord): string[] {
   const onVolume = schedule.volume ? ['--volume', schedule.volume] : [];
   switch (schedule.kind) {
     case 'backup': {
-      const expire = schedule.options.expire;
+      const { expire, maxDuration, rateLimit, jobs, nice } = schedule.options;
       return [
         'backup',
         schedule.database ?? '',
@@ -65,6 +67,10 @@ export function commandArgs(schedule: ScheduleRecord): string[] {
         '--level',
         String(schedule.options.level ?? 0),
         ...(expire !== undefined ? ['--expire', expire] : []),
+        ...(maxDuration !== undefined ? ['--max-duration', maxDuration] : []),
+        ...(rateLimit !== undefined ? ['--rate-limit', rateLimit] : []),
+        ...(jobs !== undefined ? ['--jobs', String(jobs)] : []),
+        ...(nice === false ? ['--no-nice'] : []),
       ];
     }
     case 'prune':

@@ -1,9 +1,11 @@
 // What a valid schedule is, checked in one place before it is stored (for
 // `arca schedule add`, `arca db add` and later the API): its kind and target
 // (backup and purge name a database, prune may, check does not; any may name
-// a volume), options only where they apply, a cron expression and time zone
-// that parse, and the default daily backup a new database gets.
-import { ArcaError } from '../errors.js';
+// a volume), options only where they apply (level, expiry and the guard
+// rails of `arca backup`, parsed as it parses them), a cron expression and
+// time zone that parse, and the default daily backup a new database gets.
+import { ArcaError, isArcaError } from '../errors.js';
+import { checkJobs, parseMaxDuration, parseRateLimit } from '../common/guard-rails.js';
 import { validateName } from '../common/names.js';
 import { requireDatabase, requireVolume, type Catalog } from '../catalog/index.js';
 import { SCHEDULE_KINDS, type NewSchedule, type ScheduleKind, type ScheduleOptions } from '../catalog/schedules.js';
@@ -32,15 +34,60 @@ function checkTargets(spec: NewSchedule): void {
   }
 }
 
+/** The backup-only options a schedule may carry, by the `arca backup` option that stands for each. */
+const GUARD_RAIL_FLAGS = [
+  ['maxDuration', '--max-duration'],
+  ['rateLimit', '--rate-limit'],
+  ['jobs', '--jobs'],
+  ['nice', '--no-nice'],
+] as const satisfies ReadonlyArray<readonly [keyof ScheduleOptions, string]>;
+
+function listed(flags: readonly string[]): string {
+  return flags.length === 1 ? flags[0]! : `${flags.slice(0, -1).join(', ')} and ${flags.at(-1)!}`;
+}
+
+/** Runs a check of one option; its USAGE error names the option ("--jobs: …"). */
+function checked<T>(flag: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (isArcaError(err, 'USAGE')) throw new ArcaError('USAGE', `${flag}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/** The guard rails of a backup schedule, validated like `arca backup`'s and tidied (the text kept as typed). */
+function guardRails(options: ScheduleOptions): ScheduleOptions {
+  const { maxDuration, rateLimit, jobs, nice } = options;
+  const out: ScheduleOptions = {};
+  if (maxDuration !== undefined) out.maxDuration = checked('--max-duration', () => parseMaxDuration(String(maxDuration)).label);
+  if (rateLimit !== undefined) {
+    checked('--rate-limit', () => parseRateLimit(String(rateLimit)));
+    out.rateLimit = String(rateLimit).trim();
+  }
+  if (jobs !== undefined) out.jobs = checked('--jobs', () => checkJobs(jobs));
+  if (nice !== undefined) {
+    if (typeof nice !== 'boolean') throw new ArcaError('USAGE', 'nice must be true or false (false: like --no-nice)');
+    out.nice = nice;
+  }
+  return out;
+}
+
 function checkOptions(kind: ScheduleKind, options: ScheduleOptions): ScheduleOptions {
-  if (kind !== 'backup' && (options.level !== undefined || options.expire !== undefined)) {
-    throw new ArcaError('USAGE', `--level and --expire apply to backup schedules only, not to a ${kind} schedule`);
+  if (kind !== 'backup') {
+    if (options.level !== undefined || options.expire !== undefined) {
+      throw new ArcaError('USAGE', `--level and --expire apply to backup schedules only, not to a ${kind} schedule`);
+    }
+    const given = GUARD_RAIL_FLAGS.filter(([key]) => options[key] !== undefined).map(([, flag]) => flag);
+    if (given.length > 0) {
+      throw new ArcaError('USAGE', `${listed(given)} ${given.length === 1 ? 'applies' : 'apply'} to backup schedules only, not to a ${kind} schedule`);
+    }
+    return {};
   }
   if (options.level !== undefined && !(Number.isInteger(options.level) && options.level >= 0 && options.level <= 9)) {
     throw new ArcaError('USAGE', 'the level must be an integer from 0 to 9');
   }
-  if (kind !== 'backup') return {};
-  return { level: options.level ?? 0, ...(options.expire !== undefined ? { expire: options.expire } : {}) };
+  return { level: options.level ?? 0, ...(options.expire !== undefined ? { expire: options.expire } : {}), ...guardRails(options) };
 }
 
 /**

@@ -4,6 +4,8 @@
 import { z } from 'zod';
 import { nameSchema } from './schemas.js';
 import { SCHEDULE_KINDS } from '../catalog/schedules.js';
+import { MAX_JOBS, parseMaxDuration, parseRateLimit } from '../common/guard-rails.js';
+import { errorMessage } from '../errors.js';
 
 export const BackupIdSchema = z
   .string({ error: 'a backup id must be a string' })
@@ -20,6 +22,17 @@ export const RuleParams = z.strictObject({
   db: nameSchema('database'),
   id: z.string().regex(/^[1-9][0-9]{0,15}$/, 'a rule id is a positive whole number').transform(Number),
 });
+
+/** A refinement that checks a string with one of the shared parsers; its message becomes the field's issue. */
+function parsedBy(parse: (value: string) => unknown): (value: string, ctx: z.RefinementCtx) => void {
+  return (value, ctx) => {
+    try {
+      parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: errorMessage(err) });
+    }
+  };
+}
 
 const expire = z
   .string({ error: 'expire must be a string' })
@@ -75,6 +88,29 @@ export const NewScheduleBody = z.strictObject({
   timeZone: z.string().min(1).max(100).optional().describe('an IANA zone (default UTC)'),
   level: z.number().int().min(0).max(9).optional(),
   expire: expire.optional(),
+  maxDuration: z
+    .string({ error: 'maxDuration must be a string' })
+    .max(100)
+    .superRefine(parsedBy(parseMaxDuration))
+    .optional()
+    .describe('backups only: stop a backup that runs longer (nothing listed), like `arca backup --max-duration`: "30m", "2h", "1h 30m", "90s"'),
+  rateLimit: z
+    .string({ error: 'rateLimit must be a string' })
+    .max(100)
+    .superRefine(parsedBy(parseRateLimit))
+    .optional()
+    .describe('backups only: read at most this much per second from the source, like `arca backup --rate-limit`: "20MB/s", "500KiB/s"'),
+  jobs: z
+    .number({ error: 'jobs must be a number' })
+    .int(`jobs must be a whole number from 1 to ${MAX_JOBS}`)
+    .min(1, `jobs must be a whole number from 1 to ${MAX_JOBS}`)
+    .max(MAX_JOBS, `jobs must be a whole number from 1 to ${MAX_JOBS}`)
+    .optional()
+    .describe(`backups only: parallel connections to the database, 1-${MAX_JOBS} (PostgreSQL; default 2)`),
+  nice: z
+    .boolean({ error: 'nice must be true or false' })
+    .optional()
+    .describe('backups only: false keeps normal CPU and I/O priority, like `arca backup --no-nice` (default true: nice 10, idle I/O)'),
 });
 
 export const NewRuleBody = z.strictObject({
@@ -97,7 +133,16 @@ export const ScheduleSchema = z.object({
   volume: z.string().nullable(),
   cron: z.string(),
   timeZone: z.string(),
-  options: z.object({ level: z.number().optional(), expire: z.string().optional() }),
+  options: z
+    .object({
+      level: z.number().optional(),
+      expire: z.string().optional(),
+      maxDuration: z.string().optional().describe('as given, e.g. "2h"'),
+      rateLimit: z.string().optional().describe('as given, e.g. "20MB/s"'),
+      jobs: z.number().int().optional(),
+      nice: z.boolean().optional().describe('false: the backup runs with --no-nice; left out: true'),
+    })
+    .describe('what a backup schedule passes to `arca backup` (left out: the backup\'s default)'),
   createdAt: z.string(),
   lastRunAt: z.string().nullable(),
 });

@@ -11,6 +11,7 @@ import { runBackup } from '../../jobs/index.js';
 import type { ContextFactory } from '../context.js';
 import {
   expiresAtFrom,
+  GUARD_RAIL_HELP,
   parseExpire,
   parseJobs,
   parseLevel,
@@ -40,10 +41,10 @@ export function registerBackupCommand(program: Command, contextOf: ContextFactor
     .option('--volume <volume>', 'the volume (may be left out when only one is registered)')
     .option('--level <n>', '0 = full, 1-9 = incremental against the newest backup of a lower level', parseLevel, 0)
     .option('--expire <duration>', 'when the backup may be pruned: "1w 3d", "12h", "30m" or never', parseExpire)
-    .option('--max-duration <duration>', 'stop the backup (nothing listed) when it runs longer: "30m", "2h", "1h 30m", "90s"', parseMaxDuration)
-    .option('--jobs <n>', 'parallel connections to the database, 1-16 (PostgreSQL)', parseJobs, 2)
-    .option('--rate-limit <rate>', 'read at most this much per second from the source, e.g. "20MB/s", "500KiB/s" (directories)', parseRateLimit)
-    .option('--no-nice', 'keep normal CPU and I/O priority (by default the backup and its dump tools run at nice 10, idle I/O)')
+    .option('--max-duration <duration>', GUARD_RAIL_HELP.maxDuration, parseMaxDuration)
+    .option('--jobs <n>', GUARD_RAIL_HELP.jobs, parseJobs, 2)
+    .option('--rate-limit <rate>', GUARD_RAIL_HELP.rateLimit, parseRateLimit)
+    .option('--no-nice', GUARD_RAIL_HELP.noNice)
     .action(async (name: string, opts: BackupOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       if (opts.nice) lowerOwnPriority();

@@ -1,5 +1,6 @@
 // `arca schedule add|list|remove|run`: cron schedules of backups, prunes,
-// purges and checks (UTC unless a schedule names a time zone). `run` runs a
+// purges and checks (UTC unless a schedule names a time zone); a backup
+// schedule carries `arca backup`'s level, expiry and guard rails. `run` runs a
 // schedule's job now, in the foreground, recorded under the schedule's name.
 import { InvalidArgumentError, type Command } from 'commander';
 import { ArcaError, errorMessage, type ErrorCode } from '../../errors.js';
@@ -14,6 +15,7 @@ import {
   requireSchedule,
   type ScheduleKind,
   type ScheduleLastJob,
+  type ScheduleOptions,
   type ScheduleRecord,
 } from '../../catalog/schedules.js';
 import {
@@ -30,7 +32,16 @@ import {
   zonedIso,
 } from '../../scheduler/index.js';
 import type { CliContext, ContextFactory } from '../context.js';
-import { parseExpire, parseLevel, type ExpireOption } from '../options.js';
+import {
+  GUARD_RAIL_HELP,
+  parseExpire,
+  parseJobs,
+  parseLevel,
+  parseMaxDuration,
+  rateLimitText,
+  type ExpireOption,
+  type MaxDurationOption,
+} from '../options.js';
 import { renderTable } from '../output.js';
 import { childLauncherOptions } from './scheduler.js';
 
@@ -41,6 +52,10 @@ interface AddOptions {
   kind: ScheduleKind;
   level?: number;
   expire?: ExpireOption;
+  maxDuration?: MaxDurationOption;
+  rateLimit?: string;
+  jobs?: number;
+  nice: boolean;
   tz: string;
 }
 
@@ -85,8 +100,29 @@ function shortTime(iso: string | null): string {
 
 function whatItRuns(s: ScheduleRecord): string {
   if (s.kind !== 'backup') return s.kind;
-  const expire = s.options.expire ? `, expire ${s.options.expire}` : '';
-  return `backup (level ${s.options.level ?? 0}${expire})`;
+  const o = s.options;
+  const parts = [
+    `level ${o.level ?? 0}`,
+    ...(o.expire ? [`expire ${o.expire}`] : []),
+    ...(o.maxDuration !== undefined ? [`max-duration ${o.maxDuration}`] : []),
+    ...(o.rateLimit !== undefined ? [`rate-limit ${o.rateLimit}`] : []),
+    ...(o.jobs !== undefined ? [`jobs ${o.jobs}`] : []),
+    ...(o.nice === false ? ['no-nice'] : []),
+  ];
+  return `backup (${parts.join(', ')})`;
+}
+
+/** The options `schedule add` stores: what was given (the guard rails as typed). */
+function optionsOf(opts: AddOptions): ScheduleOptions {
+  const expire = opts.expire === undefined ? undefined : opts.expire === 'never' ? 'never' : formatDurationSpec(opts.expire);
+  return {
+    ...(opts.level !== undefined ? { level: opts.level } : {}),
+    ...(expire !== undefined ? { expire } : {}),
+    ...(opts.maxDuration !== undefined ? { maxDuration: opts.maxDuration.label } : {}),
+    ...(opts.rateLimit !== undefined ? { rateLimit: opts.rateLimit } : {}),
+    ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+    ...(opts.nice === false ? { nice: false } : {}),
+  };
 }
 
 function schedulesTable(views: readonly ScheduleView[]): string {
@@ -165,11 +201,14 @@ export function registerScheduleCommands(program: Command, contextOf: ContextFac
     .option('--kind <kind>', 'backup, prune, purge or check', kindOption, 'backup' as ScheduleKind)
     .option('--level <n>', 'backup level: 0 = full, 1-9 = incremental', parseLevel)
     .option('--expire <duration>', 'expiry of the backups it takes: "1w 3d", "12h", "30m" or never', parseExpire)
+    .option('--max-duration <duration>', GUARD_RAIL_HELP.maxDuration, parseMaxDuration)
+    .option('--rate-limit <rate>', GUARD_RAIL_HELP.rateLimit, rateLimitText)
+    .option('--jobs <n>', GUARD_RAIL_HELP.jobs, parseJobs)
+    .option('--no-nice', GUARD_RAIL_HELP.noNice)
     .option('--tz <zone>', 'the IANA time zone the cron times are in, e.g. Europe/Berlin', 'UTC')
     .action((name: string, opts: AddOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       const catalog = ctx.catalog();
-      const expire = opts.expire === undefined ? undefined : opts.expire === 'never' ? 'never' : formatDurationSpec(opts.expire);
       const spec = prepareSchedule(catalog, {
         name,
         kind: opts.kind,
@@ -177,7 +216,7 @@ export function registerScheduleCommands(program: Command, contextOf: ContextFac
         volume: opts.volume ?? null,
         cron: opts.cron,
         timeZone: opts.tz,
-        options: { ...(opts.level !== undefined ? { level: opts.level } : {}), ...(expire !== undefined ? { expire } : {}) },
+        options: optionsOf(opts),
       });
       const view = viewOf(addSchedule(catalog, spec), new Date(), null);
       ctx.output.result(view, () => {

@@ -1,5 +1,6 @@
 // Schedules over the API: list and show (with the next run), add and remove
-// (admin), validated like `arca schedule add` (src/scheduler/schedule-spec.ts).
+// (admin), validated like `arca schedule add` (src/scheduler/schedule-spec.ts),
+// backup guard rails included.
 // The scheduler (`arca scheduler`, or the server's when it runs one) picks
 // changes up within 30 s.
 import type { FastifyInstance } from 'fastify';
@@ -55,7 +56,8 @@ export function registerScheduleRoutes(app: FastifyInstance, ctx: ServerContext)
     url: '/api/v1/schedules',
     action: 'schedules.change',
     summary: 'add a schedule',
-    description: 'Like `arca schedule add`: a backup and a purge name a database, a check does not; level and expire apply to backups.',
+    description:
+      'Like `arca schedule add`: a backup and a purge name a database, a check does not; level, expire and the guard rails (maxDuration, rateLimit, jobs, nice) apply to backups, validated like `arca backup`\'s options.',
     tags,
     body: NewScheduleBody,
     status: 201,
@@ -70,7 +72,14 @@ export function registerScheduleRoutes(app: FastifyInstance, ctx: ServerContext)
         volume: body.volume ?? null,
         cron: body.cron,
         timeZone: body.timeZone ?? 'UTC',
-        options: { ...(body.level !== undefined ? { level: body.level } : {}), ...(expire !== undefined ? { expire } : {}) },
+        options: {
+          ...(body.level !== undefined ? { level: body.level } : {}),
+          ...(expire !== undefined ? { expire } : {}),
+          ...(body.maxDuration !== undefined ? { maxDuration: body.maxDuration } : {}),
+          ...(body.rateLimit !== undefined ? { rateLimit: body.rateLimit } : {}),
+          ...(body.jobs !== undefined ? { jobs: body.jobs } : {}),
+          ...(body.nice !== undefined ? { nice: body.nice } : {}),
+        },
       });
       return view(addSchedule(catalog, spec));
     },

@@ -1,6 +1,7 @@
 // Schedules end to end with the real CLI. No test waits for a cron time:
 // `arca schedule run` runs a schedule's backup now (listed, and recorded in
-// the job history under the schedule's name, also when it fails), and
+// the job history under the schedule's name, also when it fails, or when the
+// schedule's --max-duration stops it), and
 // `arca scheduler` started with runs missed long ago (last_run_at far in the
 // past) fires each exactly once, then stops cleanly on SIGTERM; `arca serve`
 // runs the same scheduler inside it (not with --no-scheduler).
@@ -13,6 +14,7 @@ import { claimScheduledRun, getSchedule } from '../../../src/catalog/schedules.j
 import {
   arcaOk,
   backupIdFrom,
+  bulkTree,
   describeRun,
   file,
   freshHome,
@@ -91,6 +93,30 @@ describe('schedules end to end', () => {
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ kind: 'backup', database: 'gone', status: 'failed' });
     await arcaOk(['schedule', 'remove', 'gone-hourly'], home.opts);
+  });
+
+  it("a schedule's --max-duration reaches its backup: schedule run stops it (exit 1), nothing listed, recorded aborted", async () => {
+    // As in the guard-rails test of `arca backup --max-duration`: a rate limit
+    // makes the ~10 MB backup take ~5 s, so the smallest limit (1s) is always exceeded.
+    makeTree(scratch.path('slow'), bulkTree(9, 10 * 1000 * 1000));
+    await arcaOk(['db', 'add', 'slow', scratch.path('slow'), '--no-schedule'], home.opts);
+    const added = await arcaOk(
+      ['schedule', 'add', 'slow-capped', '--db', 'slow', '--cron', '0 0 1 1 *', '--max-duration', '1s', '--rate-limit', '2MB/s', '--jobs', '3', '--no-nice'],
+      home.opts,
+    );
+    expect(added.stdout).toMatch(/backup \(level 0, max-duration 1s, rate-limit 2MB\/s, jobs 3, no-nice\) of slow/);
+    const r = await runArca(['schedule', 'run', 'slow-capped'], home.opts);
+    expect(r.code, describeRun(r)).toBe(1);
+    expect(r.stderr).toMatch(
+      /^arca: backup of slow exceeded --max-duration 1s and was stopped; nothing was listed\narca: schedule slow-capped: the backup failed \(exit status 1\)\n$/,
+    );
+    expect(await listBackups(home.opts, 'slow')).toEqual([]);
+    const recorded = (await jobs(home)).filter((j) => j.schedule === 'slow-capped');
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]).toMatchObject({ kind: 'backup', database: 'slow', status: 'aborted' });
+    expect(recorded[0]?.error).toContain('exceeded --max-duration 1s');
+    expect(JSON.parse((await arcaOk(['check', '--json'], home.opts)).stdout)).toMatchObject({ ok: true });
+    await arcaOk(['schedule', 'remove', 'slow-capped'], home.opts);
   });
 
   it('the scheduler fires runs missed while it was down once each at start-up, and stops on SIGTERM', async () => {

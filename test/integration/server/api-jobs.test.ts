@@ -195,6 +195,55 @@ describe('schedules and purge', () => {
     expect((await t.as.viewer.get('/api/v1/schedules/docs-hourly')).status).toBe(404);
   });
 
+  it("adds a backup schedule with arca backup's guard rails and reads them back; refuses bad ones (400)", async () => {
+    const body = { name: 'docs-capped', db: 'docs', cron: '0 0 1 1 *', maxDuration: ' 1h  30m ', rateLimit: '20MB/s', jobs: 4, nice: false };
+    const options = { level: 0, maxDuration: '1h 30m', rateLimit: '20MB/s', jobs: 4, nice: false };
+    const r = await t.as.admin.post('/api/v1/schedules', body);
+    expect(r.status, r.text).toBe(201);
+    expect((r.json as { options: object }).options).toEqual(options);
+    expect(((await t.as.viewer.get('/api/v1/schedules/docs-capped')).json as { options: object }).options).toEqual(options);
+    const listed = (await t.as.viewer.get('/api/v1/schedules')).json as Array<{ name: string; options: object }>;
+    expect(listed.find((s) => s.name === 'docs-capped')?.options).toEqual(options);
+
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ maxDuration: 'soon' }, /^invalid request body: maxDuration: invalid duration "soon": .*e\.g\. "1w 3d"/],
+      [{ maxDuration: '0s' }, /^invalid request body: maxDuration: the duration must be longer than zero$/],
+      [{ maxDuration: 90 }, /^invalid request body: maxDuration: maxDuration must be a string$/],
+      [{ rateLimit: 'fast' }, /^invalid request body: rateLimit: the rate must be at least 1KiB\/s, written like "20MB\/s"/],
+      [{ rateLimit: '100B/s' }, /^invalid request body: rateLimit: the rate must be at least 1KiB\/s/],
+      [{ jobs: 17 }, /^invalid request body: jobs: jobs must be a whole number from 1 to 16$/],
+      [{ jobs: 0 }, /jobs: jobs must be a whole number from 1 to 16$/],
+      [{ jobs: 2.5 }, /jobs: jobs must be a whole number from 1 to 16$/],
+      [{ jobs: '4' }, /jobs: jobs must be a number$/],
+      [{ nice: 'no' }, /nice: nice must be true or false$/],
+      [{ niceness: 10 }, /Unrecognized key: "niceness"/],
+    ];
+    for (const [extra, message] of bad) {
+      const refused = await t.as.admin.post('/api/v1/schedules', { name: 'bad', db: 'docs', cron: '0 0 * * *', ...extra });
+      expect(refused.status, JSON.stringify(extra)).toBe(400);
+      expect(errorOf(refused).code).toBe('USAGE');
+      expect(errorOf(refused).message, JSON.stringify(extra)).toMatch(message);
+    }
+    const check = await t.as.admin.post('/api/v1/schedules', { name: 'bad', kind: 'check', cron: '0 0 * * *', jobs: 2 });
+    expect(check.status).toBe(400);
+    expect(errorOf(check).message).toBe('--jobs applies to backup schedules only, not to a check schedule');
+    expect((await t.as.viewer.get('/api/v1/schedules/bad')).status).toBe(404);
+
+    const doc = (await t.as.viewer.get('/openapi.json')).json as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>> };
+    const schema = doc.paths['/api/v1/schedules']!['post']!.requestBody!.content['application/json']!.schema;
+    expect(schema).toMatchObject({
+      additionalProperties: false,
+      properties: {
+        maxDuration: { type: 'string', description: expect.stringContaining('--max-duration') },
+        rateLimit: { type: 'string', description: expect.stringContaining('--rate-limit') },
+        jobs: { type: 'integer', minimum: 1, maximum: 16 },
+        nice: { type: 'boolean', description: expect.stringContaining('--no-nice') },
+      },
+    });
+    expect(JSON.stringify(doc.paths['/api/v1/schedules/{name}']!['get'])).toMatch(/"maxDuration".*"rateLimit".*"jobs".*"nice"/);
+    expect((await t.as.admin.delete('/api/v1/schedules/docs-capped')).status).toBe(204);
+  });
+
   it('adds purge rules checked against the database and purges by them (admin)', async () => {
     const dir = t.scratch.path('docs');
     mkdirSync(`${dir}/logs`, { recursive: true });

@@ -34,6 +34,20 @@ describe('commandArgs', () => {
     expect(commandArgs(schedule({ kind: 'check', database: null, volume: 'v1' }))).toEqual(['check', '--volume', 'v1']);
     expect(commandArgs(schedule({ kind: 'check', database: null }))).toEqual(['check']);
   });
+
+  it("passes a backup schedule's guard rails to arca backup, --no-nice only when nice is off", () => {
+    const options = { level: 1, expire: '1w', maxDuration: '1h 30m', rateLimit: '20MB/s', jobs: 4, nice: false };
+    expect(commandArgs(schedule({ volume: 'v1', options }))).toEqual([
+      'backup', 'app', '--volume', 'v1', '--level', '1', '--expire', '1w',
+      '--max-duration', '1h 30m', '--rate-limit', '20MB/s', '--jobs', '4', '--no-nice',
+    ]);
+    expect(commandArgs(schedule({ options: { jobs: 16, nice: true } }))).toEqual(['backup', 'app', '--level', '0', '--jobs', '16']);
+    expect(commandArgs(schedule({ options: { maxDuration: '90s' } }))).toEqual(['backup', 'app', '--level', '0', '--max-duration', '90s']);
+  });
+
+  it('runs a schedule stored before the guard rails existed exactly as before', () => {
+    expect(commandArgs(schedule({ options: { level: 2, expire: '3d' } }))).toEqual(['backup', 'app', '--level', '2', '--expire', '3d']);
+  });
 });
 
 describe('the child process', () => {
@@ -42,6 +56,16 @@ describe('the child process', () => {
   it('gets the password file path, never the password, in argv', () => {
     const args = childArgs({ ...base, arcaBin: '/pkg/bin/arca', passwordFile: '/etc/arca/pw' }, { schedule: schedule({}), scheduledAt: null });
     expect(args).toEqual(['/pkg/bin/arca', '--password-file', '/etc/arca/pw', 'backup', 'app', '--level', '0']);
+    expect(args.join(' ')).not.toContain('sekrit');
+  });
+
+  it('gets the guard rails on its command line, and still no password', () => {
+    const guarded = schedule({ options: { level: 0, maxDuration: '2h', rateLimit: '500KiB/s', jobs: 3, nice: false } });
+    const args = childArgs({ ...base, arcaBin: '/pkg/bin/arca', passwordFile: '/etc/arca/pw' }, { schedule: guarded, scheduledAt: null });
+    expect(args).toEqual([
+      '/pkg/bin/arca', '--password-file', '/etc/arca/pw', 'backup', 'app', '--level', '0',
+      '--max-duration', '2h', '--rate-limit', '500KiB/s', '--jobs', '3', '--no-nice',
+    ]);
     expect(args.join(' ')).not.toContain('sekrit');
   });
 

@@ -1,7 +1,8 @@
-// `arca schedule add|list|remove`, `arca db add` (the default daily schedule,
-// --no-schedule), `arca db remove` and `arca scheduler`'s password rule,
-// through runCli with a fake Io (no child processes), plus the catalog's
-// schedule storage underneath.
+// `arca schedule add|list|remove` (with a backup's guard rails: validation,
+// refusal for other kinds, rows stored before them), `arca db add` (the
+// default daily schedule, --no-schedule), `arca db remove` and `arca
+// scheduler`'s password rule, through runCli with a fake Io (no child
+// processes), plus the catalog's schedule storage underneath.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,9 +10,20 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Io } from '../../../src/cli/io.js';
 import { runCli } from '../../../src/cli/program.js';
+import { GUARD_RAIL_HELP } from '../../../src/cli/options.js';
 import { addVolume, catalogPath, getDatabase, openCatalog } from '../../../src/catalog/index.js';
 import { finishJob, startJob } from '../../../src/catalog/jobs.js';
-import { claimScheduledRun, getSchedule, lastJobsOfSchedules, listSchedules } from '../../../src/catalog/schedules.js';
+import {
+  claimScheduledRun,
+  getSchedule,
+  lastJobsOfSchedules,
+  listSchedules,
+  type NewSchedule,
+  type ScheduleKind,
+  type ScheduleOptions,
+} from '../../../src/catalog/schedules.js';
+import { isArcaError } from '../../../src/errors.js';
+import { commandArgs, prepareSchedule } from '../../../src/scheduler/index.js';
 
 interface Run {
   code: number;
@@ -168,6 +180,98 @@ describe('arca schedule add', () => {
     expectError(await arca('schedule', 'add', 'a/b', '--db', 'app', '--cron', '0 0 * * *'), 2, /invalid schedule name "a\/b"/);
     expect((await add('--db', 'app', '--cron', '0 0 * * *')).code).toBe(0);
     expectError(await add('--db', 'app', '--cron', '0 0 * * *'), 1, /a schedule named x already exists; remove it first with: arca schedule remove x/);
+  });
+});
+
+describe('the guard rails of a backup schedule', () => {
+  it('adds a schedule with --max-duration, --rate-limit, --jobs and --no-nice, stored as typed and listed', async () => {
+    const r = await arca('schedule', 'add', 'guarded', '--db', 'app', '--cron', '0 3 * * *', '--max-duration', ' 1h  30m ', '--rate-limit', '20MB/s', '--jobs', '4', '--no-nice');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^added schedule guarded: backup \(level 0, max-duration 1h 30m, rate-limit 20MB\/s, jobs 4, no-nice\) of app at "0 3 \* \* \*" UTC;/);
+    expect(withCatalog((c) => getSchedule(c, 'guarded')?.options)).toEqual({ level: 0, maxDuration: '1h 30m', rateLimit: '20MB/s', jobs: 4, nice: false });
+
+    // Only what was given: without --no-nice nothing about nice is stored, and the backup keeps its defaults.
+    expect((await arca('schedule', 'add', 'short', '--db', 'app', '--cron', '0 4 * * *', '--max-duration', '90s')).code).toBe(0);
+    expect(withCatalog((c) => getSchedule(c, 'short')?.options)).toEqual({ level: 0, maxDuration: '90s' });
+
+    const table = (await arca('schedule', 'list')).stdout;
+    expect(table).toMatch(/guarded\s+backup \(level 0, max-duration 1h 30m, rate-limit 20MB\/s, jobs 4, no-nice\)\s+app\s+0 3 \* \* \*/);
+    expect(table).toMatch(/short\s+backup \(level 0, max-duration 90s\)\s+app/);
+    const list = JSON.parse((await arca('schedule', 'list', '--json')).stdout) as Array<{ name: string; options: object }>;
+    expect(list.map((s) => [s.name, s.options])).toEqual([
+      ['guarded', { level: 0, maxDuration: '1h 30m', rateLimit: '20MB/s', jobs: 4, nice: false }],
+      ['short', { level: 0, maxDuration: '90s' }],
+    ]);
+  });
+
+  it('takes the same help texts as arca backup', async () => {
+    const out: string[] = [];
+    for (const command of [['backup'], ['schedule', 'add']]) {
+      const r = await arca(...command, '--help');
+      out.push(r.stdout.replace(/\s+/g, ' '));
+    }
+    for (const text of Object.values(GUARD_RAIL_HELP)) {
+      expect(out[0]).toContain(text);
+      expect(out[1]).toContain(text);
+    }
+  });
+
+  it('refuses bad values as arca backup does (exit 2, one line), storing nothing', async () => {
+    const add = (...extra: string[]): Promise<Run> => arca('schedule', 'add', 'x', '--db', 'app', '--cron', '0 0 * * *', ...extra);
+    expectError(await add('--max-duration', '0s'), 2, /--max-duration .*the duration must be longer than zero/);
+    expectError(await add('--max-duration', 'soon'), 2, /--max-duration .*invalid duration "soon"/);
+    expectError(await add('--rate-limit', 'fast'), 2, /--rate-limit .*the rate must be at least 1KiB\/s, written like "20MB\/s"/);
+    expectError(await add('--rate-limit', '100B/s'), 2, /the rate must be at least 1KiB\/s/);
+    expectError(await add('--jobs', '17'), 2, /--jobs .*the number of jobs must be an integer from 1 to 16/);
+    expectError(await add('--jobs', '0'), 2, /the number of jobs must be an integer from 1 to 16/);
+    expect(withCatalog((c) => listSchedules(c))).toEqual([]);
+  });
+
+  it('refuses them for prune, purge and check schedules, naming the options', async () => {
+    const add = (kind: string, ...extra: string[]): Promise<Run> => arca('schedule', 'add', 'x', '--kind', kind, '--cron', '0 0 * * *', ...extra);
+    expectError(await add('check', '--max-duration', '2h'), 2, /^arca: --max-duration applies to backup schedules only, not to a check schedule$/);
+    expectError(await add('prune', '--rate-limit', '20MB/s', '--jobs', '2'), 2, /^arca: --rate-limit and --jobs apply to backup schedules only, not to a prune schedule$/);
+    expectError(await add('purge', '--db', 'app', '--no-nice'), 2, /^arca: --no-nice applies to backup schedules only, not to a purge schedule$/);
+    expect(withCatalog((c) => listSchedules(c))).toEqual([]);
+  });
+
+  it('validates values given as numbers and booleans (the API) the same way', () => {
+    withCatalog((c) => {
+      const spec = (options: ScheduleOptions, kind: ScheduleKind = 'backup'): NewSchedule => ({ name: 'x', kind, database: 'app', cron: '0 0 * * *', options });
+      expect(prepareSchedule(c, spec({ maxDuration: '2h', rateLimit: ' 500KiB/s ', jobs: 16, nice: true })).options).toEqual({
+        level: 0, maxDuration: '2h', rateLimit: '500KiB/s', jobs: 16, nice: true,
+      });
+      const refused = (s: NewSchedule): string => {
+        try {
+          prepareSchedule(c, s);
+        } catch (err) {
+          expect(isArcaError(err, 'USAGE'), String(err)).toBe(true);
+          return (err as Error).message;
+        }
+        throw new Error(`prepareSchedule accepted ${JSON.stringify(s.options)}`);
+      };
+      expect(refused(spec({ jobs: 2.5 }))).toBe('--jobs: the number of jobs must be an integer from 1 to 16');
+      expect(refused(spec({ jobs: 0 }))).toBe('--jobs: the number of jobs must be an integer from 1 to 16');
+      expect(refused(spec({ maxDuration: 'soon' }))).toMatch(/^--max-duration: invalid duration "soon": .*e\.g\. "1w 3d"/);
+      expect(refused(spec({ maxDuration: '0s' }))).toBe('--max-duration: the duration must be longer than zero');
+      expect(refused(spec({ rateLimit: '0MB/s' }))).toMatch(/^--rate-limit: the rate must be at least 1KiB\/s, written like "20MB\/s"/);
+      expect(refused(spec({ nice: 'no' as unknown as boolean }))).toBe('nice must be true or false (false: like --no-nice)');
+      expect(refused(spec({ nice: true }, 'purge'))).toBe('--no-nice applies to backup schedules only, not to a purge schedule');
+    });
+  });
+
+  it('loads schedules stored before the guard rails existed unchanged, and runs them as before', async () => {
+    withCatalog((c) =>
+      c.db
+        .prepare(`INSERT INTO schedules (name, kind, database, volume, cron, time_zone, options, created_at) VALUES (?, 'backup', 'app', NULL, '0 0 * * *', 'UTC', ?, ?)`)
+        .run('old', '{"level":1,"expire":"1w"}', '2025-01-01T00:00:00.000Z'),
+    );
+    const old = withCatalog((c) => getSchedule(c, 'old'));
+    expect(old?.options).toEqual({ level: 1, expire: '1w' });
+    expect(commandArgs(old!)).toEqual(['backup', 'app', '--level', '1', '--expire', '1w']);
+    expect((await arca('schedule', 'list')).stdout).toMatch(/old\s+backup \(level 1, expire 1w\)\s+app\s/);
+    const [listed] = JSON.parse((await arca('schedule', 'list', '--json')).stdout) as Array<{ options: object }>;
+    expect(listed?.options).toEqual({ level: 1, expire: '1w' });
   });
 });
 
