@@ -3,6 +3,7 @@
 // the database to the same data (SQLite, PostgreSQL, a directory); a wrong
 // or missing password, a file that is not the database's export format, an
 // upload over the size limit, and a viewer are refused and change nothing.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
@@ -104,6 +105,33 @@ describe('PostgreSQL', () => {
     expect(r.status, r.text).toBe(202);
     const end = await followJob(t.as.viewer, JobSchema.parse(r.json).id);
     expect(end.status, end.error ?? '').toBe('succeeded');
+    expect(await describeDb(name)).toEqual(before);
+    expect(await leftoverRestoreDbs()).toEqual([]);
+  });
+  it('restores an uploaded pg_dump -Fc archive (fed to pg_restore on stdin); a truncated one changes nothing', async () => {
+    const name = await createDb({
+      text: `CREATE TABLE notes (id bigserial PRIMARY KEY, body text NOT NULL, tags text[]);
+             INSERT INTO notes (body, tags) SELECT repeat(md5(g::text), 8), ARRAY['t' || (g % 5)] FROM generate_series(1, 3000) g;
+             CREATE UNIQUE INDEX notes_body ON notes (body, id);`,
+    });
+    addDatabase(t.catalog, { name: 'notes', url: urlOf(name) });
+    const before = await describeDb(name);
+    const archive = t.scratch.path('notes.dump');
+    execFileSync('pg_dump', ['-Fc', '-h', '127.0.0.1', '-U', 'postgres', '-f', archive, name]);
+    const data = readFileSync(archive);
+    expect(data.subarray(0, 5).toString('latin1')).toBe('PGDMP');
+
+    await sql(name, "DELETE FROM notes WHERE id % 2 = 0; INSERT INTO notes (body) VALUES ('after the dump')");
+    const changed = await describeDb(name);
+    const truncated = await upload('notes', [['password', PASSWORDS.operator], ['file', { filename: 'notes.dump', data: data.subarray(0, data.length - 4000) }]]);
+    if (truncated.status === 202) expect((await followJob(t.as.viewer, JobSchema.parse(truncated.json).id)).status).toBe('failed');
+    else expect(truncated.status, truncated.text).toBe(400);
+    expect(await describeDb(name)).toEqual(changed);
+
+    const r = await upload('notes', [['password', PASSWORDS.operator], ['file', { filename: 'notes.dump', data }]]);
+    expect(r.status, r.text).toBe(202);
+    const end = await followJob(t.as.viewer, JobSchema.parse(r.json).id);
+    expect(end, end.error ?? '').toMatchObject({ status: 'succeeded', figures: { upload: true, format: 'pg-custom' } });
     expect(await describeDb(name)).toEqual(before);
     expect(await leftoverRestoreDbs()).toEqual([]);
   });
