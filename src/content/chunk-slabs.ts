@@ -8,8 +8,9 @@
 // anything may still read it (the write session: once the blob's id has
 // settled); releasing a chunk twice, or one this pool did not make, throws.
 // A consumer that passes ChunkSlabs must release every chunk it gets (the
-// pool keeps a slab until all its chunks are back); one that cannot, does not
-// pass it, and chunkStream cuts fresh slabs that the garbage collector frees.
+// pool keeps a slab until all its chunks are back), and call finish() at the
+// end of its stream; one that cannot, does not pass it, and chunkStream cuts
+// fresh slabs that the garbage collector frees.
 import { ArcaError } from '../errors.js';
 
 export const SLAB_BYTES = 1 << 20;
@@ -27,9 +28,24 @@ interface Slab {
 
 export class ChunkSlabs {
   private current: Slab | null = null;
-  private readonly free: Buffer[] = [];
+  private readonly free: Buffer[];
   /** The slabs with unreleased chunks (or the current one), by their memory. */
   private readonly live = new Map<ArrayBufferLike, Slab>();
+
+  /**
+   * `free`: the list free slabs go back to and are taken from. Streams of one
+   * backup pass the same list (see WriteSession.freeSlabs), so a table dumped
+   * in many parts, or many files, reuse the same few slabs: with a list per
+   * stream, a 1 GB table in 46 parts cut 328 fresh slabs.
+   */
+  constructor(free: Buffer[] = []) {
+    this.free = free;
+  }
+
+  /** No more chunks will be cut: the current slab goes back to the free list once its chunks are released. */
+  finish(): void {
+    if (this.current !== null) this.retire(this.current);
+  }
 
   /** `n` bytes of memory for a chunk (a chunk larger than a slab gets memory of its own, not tracked). */
   take(n: number): Buffer {

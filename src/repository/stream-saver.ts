@@ -26,7 +26,7 @@ export async function saveStream(
   const source = session.throttle ? throttled(input, session.throttle) : input;
   // Chunk memory is reused once a blob's id has settled: the session (and its
   // workers) read a chunk only until then.
-  const slabs = new ChunkSlabs();
+  const slabs = new ChunkSlabs(session.freeSlabs);
   for await (const chunk of chunkStream(source, chunker, slabs)) {
     size += chunk.length;
     onBytes?.(chunk.length);
@@ -41,6 +41,7 @@ export async function saveStream(
     void id.then(release, release);
     pendingIds.push(id);
   }
+  slabs.finish();
   const ids = await Promise.all(pendingIds);
   if (ids.length <= MAX_INLINE_CHUNKS) return { size, fields: { content: ids.map((id) => id.toString('hex')) } };
   const lists: string[] = [];

@@ -52,6 +52,8 @@ export class WriteSession {
   private unindexed: FinishedPack[] = [];
   /** Buffers of stored packs, for the next packs (the backend let go of them when put() resolved). */
   private readonly spareBuffers: Buffer[] = [];
+  /** Free chunk slabs, shared by the streams this session saves (stream-saver.ts, ChunkSlabs). */
+  readonly freeSlabs: Buffer[] = [];
   private indexChain: Promise<void> = Promise.resolve();
   private failure: unknown;
   private sealing = 0;

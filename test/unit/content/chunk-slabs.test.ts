@@ -49,4 +49,23 @@ describe('ChunkSlabs', () => {
     expect(big.byteOffset).toBe(0);
     slabs.release(big); // not tracked: a no-op
   });
+
+  it('streams sharing a free list reuse each other\'s slabs once finished; a held chunk keeps its slab out', () => {
+    const free: Buffer[] = [];
+    const first = new ChunkSlabs(free);
+    const kept = first.take(500_000);
+    kept.fill(9);
+    const done = first.take(400_000); // same slab
+    first.finish();
+    first.release(done);
+    expect(free).toHaveLength(0); // `kept` still holds the slab
+    first.release(kept);
+    expect(free).toHaveLength(1);
+    const second = new ChunkSlabs(free); // the next stream (a table part, a file) of the same backup
+    const reused = second.take(1000);
+    expect(reused.buffer).toBe(kept.buffer);
+    expect(free).toHaveLength(0);
+    second.release(reused);
+    expect(() => first.release(kept)).toThrow(/released twice|not cut/);
+  });
 });
