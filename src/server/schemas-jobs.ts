@@ -39,11 +39,38 @@ const expire = z
   .max(100)
   .describe('a duration from now: "1w 3d", "12h", "30m" (m = minutes), or "never"');
 
-export const StartBackupBody = z.strictObject({
-  volume: nameSchema('volume').optional().describe('default: the only registered volume'),
-  level: z.number({ error: 'level must be a number' }).int('level must be a whole number').min(0, 'level must be 0-9').max(9, 'level must be 0-9').optional().describe('0 = full (default), 1-9 = incremental'),
-  expire: expire.optional().describe('when the backup may be pruned (default: never)'),
-});
+// The guard rails of `arca backup`, for a backup started now or by a
+// schedule: strings checked by the shared parsers (their message becomes the
+// field's issue), a number checked by range.
+const maxDurationText = z.string({ error: 'maxDuration must be a string' }).max(100).superRefine(parsedBy(parseMaxDuration));
+const rateLimitText = z.string({ error: 'rateLimit must be a string' }).max(100).superRefine(parsedBy(parseRateLimit));
+const JOBS_RANGE = `jobs must be a whole number from 1 to ${MAX_JOBS}`;
+const jobsCount = z.number({ error: 'jobs must be a number' }).int(JOBS_RANGE).min(1, JOBS_RANGE).max(MAX_JOBS, JOBS_RANGE);
+const GUARD_RAIL_TEXT = {
+  maxDuration: 'stop a backup that runs longer (nothing listed), like `arca backup --max-duration`: "30m", "2h", "1h 30m", "90s"',
+  rateLimit: 'read at most this much per second from the source, like `arca backup --rate-limit`: "20MB/s", "500KiB/s"',
+  jobs: `parallel connections to the database, 1-${MAX_JOBS} (PostgreSQL; default 2)`,
+} as const;
+
+export const StartBackupBody = z.strictObject(
+  {
+    volume: nameSchema('volume').optional().describe('default: the only registered volume'),
+    level: z.number({ error: 'level must be a number' }).int('level must be a whole number').min(0, 'level must be 0-9').max(9, 'level must be 0-9').optional().describe('0 = full (default), 1-9 = incremental'),
+    expire: expire.optional().describe('when the backup may be pruned (default: never)'),
+    maxDuration: maxDurationText
+      .optional()
+      .describe('stop the backup when it runs longer (the job ends aborted, nothing listed), like `arca backup --max-duration`: "30m", "2h", "1h 30m", "90s"'),
+    rateLimit: rateLimitText.optional().describe(GUARD_RAIL_TEXT.rateLimit),
+    jobs: jobsCount.optional().describe(GUARD_RAIL_TEXT.jobs),
+  },
+  {
+    // Priority is the server's (`arca serve --no-nice`), not a backup's: say so rather than just "unrecognized".
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' && issue.keys.includes('nice')
+        ? 'nice is not a backup option here: the server sets the priority of all its jobs (arca serve --no-nice)'
+        : undefined,
+  },
+);
 
 export const RestoreBody = z.strictObject({
   backupId: BackupIdSchema,
@@ -88,25 +115,9 @@ export const NewScheduleBody = z.strictObject({
   timeZone: z.string().min(1).max(100).optional().describe('an IANA zone (default UTC)'),
   level: z.number().int().min(0).max(9).optional(),
   expire: expire.optional(),
-  maxDuration: z
-    .string({ error: 'maxDuration must be a string' })
-    .max(100)
-    .superRefine(parsedBy(parseMaxDuration))
-    .optional()
-    .describe('backups only: stop a backup that runs longer (nothing listed), like `arca backup --max-duration`: "30m", "2h", "1h 30m", "90s"'),
-  rateLimit: z
-    .string({ error: 'rateLimit must be a string' })
-    .max(100)
-    .superRefine(parsedBy(parseRateLimit))
-    .optional()
-    .describe('backups only: read at most this much per second from the source, like `arca backup --rate-limit`: "20MB/s", "500KiB/s"'),
-  jobs: z
-    .number({ error: 'jobs must be a number' })
-    .int(`jobs must be a whole number from 1 to ${MAX_JOBS}`)
-    .min(1, `jobs must be a whole number from 1 to ${MAX_JOBS}`)
-    .max(MAX_JOBS, `jobs must be a whole number from 1 to ${MAX_JOBS}`)
-    .optional()
-    .describe(`backups only: parallel connections to the database, 1-${MAX_JOBS} (PostgreSQL; default 2)`),
+  maxDuration: maxDurationText.optional().describe(`backups only: ${GUARD_RAIL_TEXT.maxDuration}`),
+  rateLimit: rateLimitText.optional().describe(`backups only: ${GUARD_RAIL_TEXT.rateLimit}`),
+  jobs: jobsCount.optional().describe(`backups only: ${GUARD_RAIL_TEXT.jobs}`),
   nice: z
     .boolean({ error: 'nice must be true or false' })
     .optional()

@@ -3,6 +3,8 @@
 // (never a command-line argument); output (tables, --json shapes) and exit
 // statuses are those of a local run. Supported: db list, backups, backup,
 // restore, progress, abort, jobs. Paths in `restore --to` are the server's.
+// `backup` takes the guard rails of a local one (--max-duration, --rate-limit,
+// --jobs) but not --no-nice: the server sets its jobs' priority.
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -16,7 +18,16 @@ import type { ProgressView } from '../../jobs/progress-view.js';
 import { errorReport, exitCodeFor, EXIT_OK } from '../exit.js';
 import { listenForStop } from '../stop-signals.js';
 import type { Io, StopSignal } from '../io.js';
-import { parseExpire, parseLevel, type ExpireOption } from '../options.js';
+import {
+  GUARD_RAIL_HELP,
+  parseExpire,
+  parseJobs,
+  parseLevel,
+  parseMaxDuration,
+  rateLimitText,
+  type ExpireOption,
+  type MaxDurationOption,
+} from '../options.js';
 import { backupsTable, databasesTable, Output, shortId, sortBackups } from '../output.js';
 import { ProgressLine } from '../progress.js';
 import { jobsTable, progressText } from '../commands/jobs.js';
@@ -48,6 +59,17 @@ function positiveInt(what: string) {
     if (!/^[1-9][0-9]{0,15}$/.test(v)) throw new InvalidArgumentError(`${what} must be a positive whole number`);
     return Number(v);
   };
+}
+
+interface RemoteBackupOptions {
+  volume?: string;
+  level: number;
+  expire?: ExpireOption;
+  maxDuration?: MaxDurationOption;
+  jobs: number;
+  /** As typed (checked, trimmed): the server parses it again. */
+  rateLimit?: string;
+  nice: boolean;
 }
 
 class Remote {
@@ -144,11 +166,27 @@ function register(program: Command, remote: () => Remote): void {
     .option('--volume <volume>', 'the volume (may be left out when only one is registered)')
     .option('--level <n>', '0 = full, 1-9 = incremental', parseLevel, 0)
     .option('--expire <duration>', 'when the backup may be pruned: "1w 3d", "12h", "30m" or never', parseExpire)
-    .action(async (name: string, opts: { volume?: string; level: number; expire?: ExpireOption }) => {
+    .option('--max-duration <duration>', GUARD_RAIL_HELP.maxDuration, parseMaxDuration)
+    .option('--jobs <n>', GUARD_RAIL_HELP.jobs, parseJobs, 2)
+    .option('--rate-limit <rate>', GUARD_RAIL_HELP.rateLimit, rateLimitText)
+    // Accepted only to be refused with a reason (commander would say "unknown option").
+    .addOption(new Option('--no-nice').hideHelp())
+    .action(async (name: string, opts: RemoteBackupOptions, cmd: Command) => {
+      if (!opts.nice) {
+        throw new ArcaError('USAGE', '--no-nice does not apply with --server: the server sets the priority of all its jobs (arca serve --no-nice)');
+      }
       const r = remote();
       validateName('database', name);
       const started = performance.now();
-      const body = { level: opts.level, ...(opts.volume !== undefined ? { volume: opts.volume } : {}), ...(opts.expire !== undefined ? { expire: expireText(opts.expire) } : {}) };
+      const body = {
+        level: opts.level,
+        ...(opts.volume !== undefined ? { volume: opts.volume } : {}),
+        ...(opts.expire !== undefined ? { expire: expireText(opts.expire) } : {}),
+        ...(opts.maxDuration !== undefined ? { maxDuration: opts.maxDuration.label } : {}),
+        ...(opts.rateLimit !== undefined ? { rateLimit: opts.rateLimit } : {}),
+        // Only when given: the server's default is the same, and older servers refuse fields they do not know.
+        ...(cmd.getOptionValueSource('jobs') === 'cli' ? { jobs: opts.jobs } : {}),
+      };
       const job = await r.api().request<JobRecord>('PUT', `/api/v1/databases/${enc(name)}/backups/start`, body);
       const ended = await r.finish(job.id);
       const backup = await r.api().request<BackupInfo>('GET', `/api/v1/backups/${enc(String(ended.figures['backup']))}`);

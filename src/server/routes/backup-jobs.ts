@@ -1,4 +1,5 @@
-// Backups as jobs: start one (202 with the job once it runs), restore one
+// Backups as jobs: start one (202 with the job once it runs; with the guard
+// rails of `arca backup` but its priority, which is the server's), restore one
 // (202; the target database is in maintenance meanwhile), delete some, change
 // when one expires, and download one as the file the database's own tools
 // restore (the `arca export` format), streamed as it is read.
@@ -6,6 +7,7 @@ import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { ArcaError } from '../../errors.js';
 import { expiryFrom } from '../../common/duration.js';
+import { parseMaxDuration, parseRateLimit } from '../../common/guard-rails.js';
 import { redactSecrets } from '../../common/redact.js';
 import { requireDatabase } from '../../catalog/databases.js';
 import { defaultExportName, deleteBackups, runBackup, runExport, runRestore, setBackupExpiry, type BackupInfo, type OpenVolume } from '../../jobs/index.js';
@@ -33,7 +35,9 @@ export function registerBackupJobRoutes(app: FastifyInstance, ctx: ServerContext
     url: '/api/v1/databases/:db/backups/start',
     action: 'backup.run',
     summary: 'start a backup of the database',
-    description: 'Answers 202 with the job once it runs; follow it with `…/backups/progress` or `/api/v1/jobs/{id}/events`. 409 while a backup of the database runs or the database is in maintenance.',
+    description:
+      'Answers 202 with the job once it runs; follow it with `…/backups/progress` or `/api/v1/jobs/{id}/events`. 409 while a backup of the database runs or the database is in maintenance. ' +
+      'The guard rails of `arca backup` apply: `maxDuration` (a longer backup is stopped, the job recorded as aborted and nothing listed), `rateLimit`, `jobs`; the priority is the server\'s (`arca serve --no-nice`).',
     tags,
     params: DbParams,
     body: StartBackupBody.nullish(),
@@ -43,12 +47,18 @@ export function registerBackupJobRoutes(app: FastifyInstance, ctx: ServerContext
     handle: async ({ params, body, request }) => {
       const record = requireDatabase(catalog, params.db);
       const expiresAt = body?.expire === undefined ? null : expiryFrom(body.expire, new Date());
+      // Already checked by the schema (400 naming the field); parsed here into what the job takes.
+      const guardRails = {
+        ...(body?.maxDuration !== undefined ? { maxDuration: parseMaxDuration(body.maxDuration) } : {}),
+        ...(body?.rateLimit !== undefined ? { rateLimit: parseRateLimit(body.rateLimit) } : {}),
+        ...(body?.jobs !== undefined ? { jobs: body.jobs } : {}),
+      };
       const volume = await chooseVolume(ctx, body?.volume);
       const started = await startJob(
         ctx,
         request.log,
         { kind: 'backup', database: record.name, volume: volume.ref.name, exclusive: [{ kinds: ['backup', 'purge', 'restore'], scope: 'database' }] },
-        (job) => runBackup({ volume, database: { name: record.name, url: record.url }, level: body?.level ?? 0, expiresAt, signal: job.signal, onProgress: job.onProgress }),
+        (job) => runBackup({ volume, database: { name: record.name, url: record.url }, level: body?.level ?? 0, expiresAt, ...guardRails, signal: job.signal, onProgress: job.onProgress }),
         backupFigures,
       );
       return started.record;

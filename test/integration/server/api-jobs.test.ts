@@ -1,13 +1,16 @@
 // The job endpoints over real HTTPS: backups started, followed live (SSE) and
-// recorded; restores (with the maintenance exclusion), expiry changes, bulk
+// recorded, with the guard rails of `arca backup` (a time limit that ends the
+// job aborted, a rate limit); restores (with the maintenance exclusion), expiry changes, bulk
 // deletes, downloads in the export format, prune and check of a volume,
 // schedules, purge rules and purges; roles and 4xx answers on each.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { addDatabase } from '../../../src/catalog/databases.js';
 import { finishJob, startJob } from '../../../src/catalog/jobs.js';
 import { BackupSchema, JobSchema } from '../../../src/server/schemas.js';
+import { bulkTree, makeTree } from '../../helpers/index.js';
 import { errorOf, parseSse, type ApiClient } from './client.js';
 import { startTestServer, type TestServer } from './fixture.js';
 
@@ -58,6 +61,77 @@ describe('backups as jobs', () => {
     expect((await t.as.viewer.put('/api/v1/databases/docs/backups/start', { body: {} })).status).toBe(403);
     expect((await t.as.operator.put('/api/v1/databases/nope/backups/start', { body: {} })).status).toBe(404);
     expect((await t.as.operator.put('/api/v1/databases/docs/backups/start', { body: { volume: 'nope' } })).status).toBe(404);
+  });
+
+  it("takes arca backup's guard rails: maxDuration ends a slow backup aborted with nothing listed; the next one, rate-limited, works", async () => {
+    // As in the guard-rails test of `arca backup --max-duration`: a rate limit
+    // makes the ~10 MB backup take ~5 s, so the smallest limit (1s) is always exceeded.
+    const dir = t.scratch.path('slow');
+    makeTree(dir, bulkTree(9, 10 * 1000 * 1000));
+    addDatabase(t.catalog, { name: 'slow', url: `file://${dir}` });
+    const listed = async (): Promise<string[]> =>
+      z.array(BackupSchema).parse((await t.as.viewer.get('/api/v1/databases/slow/backups')).json).map((b) => b.id);
+
+    const started = performance.now();
+    const r = await t.as.operator.put('/api/v1/databases/slow/backups/start', { body: { maxDuration: '1s', rateLimit: '2MB/s', jobs: 3 } });
+    expect(r.status, r.text).toBe(202);
+    const { end } = await follow(t.as.viewer, JobSchema.parse(r.json).id);
+    expect(end).toMatchObject({
+      kind: 'backup',
+      database: 'slow',
+      status: 'aborted',
+      error: 'backup of slow exceeded --max-duration 1s and was stopped; nothing was listed',
+    });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(await listed()).toEqual([]);
+
+    // The database is free again; 10 MB at 4 MB/s takes over 2 s, so the rate limit reached the job.
+    const again = performance.now();
+    const next = await t.as.operator.put('/api/v1/databases/slow/backups/start', { body: { maxDuration: ' 10m ', rateLimit: '4MB/s' } });
+    expect(next.status, next.text).toBe(202);
+    const done = (await follow(t.as.viewer, JobSchema.parse(next.json).id)).end;
+    expect(done.status, done.error ?? '').toBe('succeeded');
+    expect(performance.now() - again).toBeGreaterThanOrEqual(1500);
+    expect(await listed()).toEqual([done.figures['backup']]);
+  });
+
+  it('refuses bad guard rails with a 400 naming the field, and starts nothing', async () => {
+    const newest = async (): Promise<number | undefined> => z.array(JobSchema).parse((await t.as.viewer.get('/api/v1/jobs?db=docs&limit=1')).json)[0]?.id;
+    const before = await newest();
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ maxDuration: 'soon' }, /^invalid request body: maxDuration: invalid duration "soon": .*e\.g\. "1w 3d"/],
+      [{ maxDuration: '0s' }, /^invalid request body: maxDuration: the duration must be longer than zero$/],
+      [{ maxDuration: 90 }, /^invalid request body: maxDuration: maxDuration must be a string$/],
+      [{ rateLimit: 'fast' }, /^invalid request body: rateLimit: the rate must be at least 1KiB\/s, written like "20MB\/s"/],
+      [{ rateLimit: '100B/s' }, /^invalid request body: rateLimit: the rate must be at least 1KiB\/s/],
+      [{ rateLimit: 2_000_000 }, /^invalid request body: rateLimit: rateLimit must be a string$/],
+      [{ jobs: 0 }, /^invalid request body: jobs: jobs must be a whole number from 1 to 16$/],
+      [{ jobs: 17 }, /^invalid request body: jobs: jobs must be a whole number from 1 to 16$/],
+      [{ jobs: 2.5 }, /^invalid request body: jobs: jobs must be a whole number from 1 to 16$/],
+      [{ jobs: '4' }, /^invalid request body: jobs: jobs must be a number$/],
+      [{ jobs: null }, /^invalid request body: jobs: jobs must be a number$/],
+      [{ nice: false }, /^invalid request body: nice is not a backup option here: the server sets the priority of all its jobs \(arca serve --no-nice\)$/],
+      [{ niceness: 10 }, /^invalid request body: Unrecognized key: "niceness"$/],
+    ];
+    for (const [body, message] of bad) {
+      const r = await t.as.operator.put('/api/v1/databases/docs/backups/start', { body: { level: 0, ...body } });
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(errorOf(r).code).toBe('USAGE');
+      expect(errorOf(r).message, JSON.stringify(body)).toMatch(message);
+    }
+    expect(await newest()).toBe(before);
+
+    const doc = (await t.as.viewer.get('/openapi.json')).json as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>> };
+    const schema = doc.paths['/api/v1/databases/{db}/backups/start']!['put']!.requestBody!.content['application/json']!.schema;
+    expect(schema).toMatchObject({
+      additionalProperties: false,
+      properties: {
+        maxDuration: { type: 'string', description: expect.stringContaining('--max-duration') },
+        rateLimit: { type: 'string', description: expect.stringContaining('--rate-limit') },
+        jobs: { type: 'integer', minimum: 1, maximum: 16 },
+      },
+    });
+    expect(Object.keys((schema as { properties: object }).properties)).not.toContain('nice');
   });
 
   it('answers 409 while a backup of the database runs or it is in maintenance', async () => {

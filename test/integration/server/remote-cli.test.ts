@@ -1,15 +1,17 @@
 // `arca --server URL …` (the built CLI, token in ARCA_TOKEN, the server's
 // self-signed certificate in ARCA_SERVER_CA) against an in-process server:
 // the same commands print the same JSON as a local run on the same catalog,
-// a backup and a restore run on the server, errors keep their exit status,
-// and Ctrl-C aborts the job on the server as it would a local one.
+// a backup and a restore run on the server, the guard rails of `arca backup`
+// reach the server's job (--no-nice is refused: priority is the server's),
+// errors keep their exit status, and Ctrl-C aborts the job on the server as
+// it would a local one.
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDatabase } from '../../../src/catalog/databases.js';
-import { getJob, runningJobs } from '../../../src/catalog/jobs.js';
+import { getJob, listJobs, runningJobs } from '../../../src/catalog/jobs.js';
 import { createToken } from '../../../src/catalog/tokens.js';
-import { requireBuiltCli, runArca, spawnArca, type ArcaResult } from '../../helpers/index.js';
+import { bulkTree, makeTree, requireBuiltCli, runArca, spawnArca, type ArcaResult } from '../../helpers/index.js';
 import { createDb, dropScratch, urlOf } from '../postgres/pg-helpers.js';
 import { startTestServer, type TestServer } from './fixture.js';
 
@@ -55,6 +57,56 @@ describe('arca --server', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ backup: { id }, target: to });
     expect(readFileSync(`${to}/readme.txt`, 'utf8')).toBe('hello from the api test\n');
+  });
+
+  it('passes --max-duration, --rate-limit and --jobs to the server: over its limit the job ends aborted, exit 1, nothing listed', async () => {
+    // As in the guard-rails test of `arca backup --max-duration`: a rate limit
+    // makes the ~10 MB backup take ~5 s, so the smallest limit (1s) is always exceeded.
+    const dir = t.scratch.path('slow');
+    makeTree(dir, bulkTree(9, 10 * 1000 * 1000));
+    addDatabase(t.catalog, { name: 'slow', url: `file://${dir}` });
+    const listed = async (): Promise<string[]> => {
+      const r = await remote(['--json', 'backups', 'slow']);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as Array<{ id: string }>).map((b) => b.id);
+    };
+
+    const r = await remote(['backup', 'slow', '--max-duration', '1s', '--rate-limit', '2MB/s', '--jobs', '3']);
+    expect(r.code, r.stderr).toBe(1); // as a local `arca backup` over its --max-duration
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^arca: backup job \d+ aborted: backup of slow exceeded --max-duration 1s and was stopped; nothing was listed\n$/);
+    const [job] = listJobs(t.catalog, { database: 'slow', limit: 1 });
+    expect(job).toMatchObject({ kind: 'backup', status: 'aborted', error: 'backup of slow exceeded --max-duration 1s and was stopped; nothing was listed' });
+    expect(await listed()).toEqual([]);
+
+    // The next one works; 10 MB at 4 MB/s takes over 2 s, so --rate-limit reached the server.
+    const started = performance.now();
+    const ok = await remote(['backup', 'slow', '--rate-limit', '4MB/s', '--max-duration', '10m', '--jobs', '1']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1500);
+    expect(await listed()).toEqual([ok.stdout.trim()]);
+  });
+
+  it('backup takes the guard rails with the help texts of a local backup; --no-nice is refused in one line', async () => {
+    const section = (help: string, from: string, to: string): string => help.slice(help.indexOf(from), help.indexOf(to));
+    const remoteHelp = (await remote(['backup', '--help'])).stdout;
+    const localHelp = (await local(['backup', '--help'])).stdout;
+    expect(section(remoteHelp, '  --max-duration', '  -h, --help')).toBe(section(localHelp, '  --max-duration', '  --no-nice'));
+    expect(remoteHelp).toContain('--rate-limit <rate>');
+    expect(remoteHelp).not.toContain('--no-nice');
+
+    const jobsBefore = listJobs(t.catalog, { limit: 1 })[0]?.id;
+    const noNice = await remote(['backup', 'docs', '--no-nice']);
+    expect(noNice.code).toBe(2);
+    expect(noNice.stdout).toBe('');
+    expect(noNice.stderr).toBe('arca: --no-nice does not apply with --server: the server sets the priority of all its jobs (arca serve --no-nice)\n');
+    // Bad values are usage errors before anything is sent, as locally.
+    for (const extra of [['--max-duration', 'soon'], ['--rate-limit', 'fast'], ['--jobs', '0'], ['--jobs', '17']]) {
+      const bad = await remote(['backup', 'docs', ...extra]);
+      expect(bad.code, extra.join(' ')).toBe(2);
+      expect(bad.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
+    }
+    expect(listJobs(t.catalog, { limit: 1 })[0]?.id).toBe(jobsBefore);
   });
 
   it('keeps error exit statuses and says what is missing', async () => {
