@@ -1,22 +1,24 @@
 // An uploaded MySQL/MariaDB export: the SQL script of `arca export` or a
 // `mariadb-dump`/`mysqldump` dump of ONE database. Valid when it starts like
-// one of those, holds no NUL byte, and creates, drops or switches no
-// database (no `USE`, `CREATE/DROP DATABASE`, `ALTER DATABASE <name>` at the
-// start of a line: a dump made with --databases/--all-databases is refused,
-// since the load happens in a scratch database). Restored like `arca
-// restore`: the `mariadb` client (else `mysql`, from PATH) loads the script
-// into a new scratch database on the same server, stopping at the first
-// error; only when that succeeded is it swapped in by mysql-swap.ts (target
-// dropped and re-created, all tables moved with one RENAME TABLE, views,
-// routines, triggers and events re-created from the scratch database). A
-// failure before the swap drops the scratch database and leaves the target
-// as it was; one during it leaves the target empty, never partly restored.
-// The client runs with --no-defaults, --binary-mode (no client commands such
-// as \! or connect: the script is SQL only), --local-infile=0, and the
-// password only in its environment (MYSQL_PWD).
-import { open } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { ArcaError, isArcaError } from '../../errors.js';
+// one of those, holds no NUL byte, and every statement that creates, drops,
+// alters or switches a database (`USE`, `CREATE/DROP DATABASE`, `ALTER
+// DATABASE <name>`) names the same one database and stands alone on its line,
+// as `--databases NAME` writes them (mysql-script-scan.ts): those lines are
+// neutralised in a copy beside the upload, which is loaded instead, so the
+// load stays in the scratch database; a dump of several databases is refused.
+// Restored like `arca restore`: the `mariadb` client (else `mysql`, from
+// PATH) loads the script into a new scratch database on the same server,
+// stopping at the first error; only when that succeeded is it swapped in by
+// mysql-swap.ts (target dropped and re-created, all tables moved with one
+// RENAME TABLE, views, routines, triggers and events re-created from the
+// scratch database). A failure before the swap drops the scratch database
+// and leaves the target as it was; one during it leaves the target empty,
+// never partly restored. The client runs with --no-defaults, --binary-mode
+// (no client commands such as \! or connect: the script is SQL only),
+// --local-infile=0, and the password only in its environment (MYSQL_PWD).
+import { rm } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { ArcaError, errorMessage, isArcaError } from '../../errors.js';
 import { readCatalog, type MysqlCatalog } from '../../sources/mysql/mysql-catalog.js';
 import { close, connect, killQueries, onAbort, query, quoteIdent, stepError, throwIfAborted, type MyConn } from '../../sources/mysql/mysql-connect.js';
 import { dropAbandonedScratch, scratchName } from '../../sources/mysql/mysql-scratch.js';
@@ -24,92 +26,42 @@ import { cleanupRestore, objectCount, swapIntoTarget } from '../../sources/mysql
 import { connectionOptions, databaseOf, normalizeMysqlUrl, redactUrl } from '../../sources/mysql/mysql-url.js';
 import { findOnPath } from '../../common/find-on-path.js';
 import { runTool } from './child-tool.js';
+import { scanScript, writeEdited } from './mysql-script-scan.js';
 import { readHead } from './sqlite-upload.js';
 
 const HEAD_BYTES = 64 * 1024;
 const ARCA_HEAD = /^-- MySQL\/MariaDB export of backup /;
 /** mariadb-dump 10.11+ opens with a sandbox-mode comment; then `-- MariaDB dump 10.19 …` or mysqldump's `-- MySQL dump 10.13 …`. */
 const DUMP_HEAD = /^(?:\/\*M?!\d+\\- enable the sandbox mode \*\/[ \t]*\r?\n)?-- (?:MySQL|MariaDB) dump \d/;
-/** A statement that creates, drops, alters by name or switches a database, optionally inside a conditional comment. */
-const DATABASE_STATEMENT = /^[ \t]*(?:\/\*M?!\d*[ \t]*)?(USE\b|(?:CREATE|DROP)\s+(?:DATABASE|SCHEMA)\b|ALTER\s+(?:DATABASE|SCHEMA)\s+(?!(?:DEFAULT|CHARACTER|CHARSET|COLLATE|COMMENT)\b))/i;
-/** First bytes of a line worth testing against DATABASE_STATEMENT: space, tab, '/', a, A, c, C, d, D, u, U. */
-const CANDIDATE_START = new Set([0x20, 0x09, 0x2f, 0x61, 0x41, 0x63, 0x43, 0x64, 0x44, 0x75, 0x55]);
-const LINE_PREFIX = 96;
 
 const NOT_A_DUMP =
   'the upload is not a MySQL/MariaDB export: expected the SQL script of arca export (GET …/backups/{id}/download) ' +
   'or a dump of one database made with mariadb-dump or mysqldump (it starts with "-- MariaDB dump" or "-- MySQL dump")';
 
-/** Calls `onLine` with the first bytes (latin1) of every line that may start a database statement. */
-class LineStarts {
-  line = 1;
-  private head = '';
-  private done = false;
-
-  constructor(private readonly onLine: (start: string, line: number) => void) {}
-
-  push(chunk: Buffer): void {
-    let pos = 0;
-    while (pos < chunk.length) {
-      const nl = chunk.indexOf(0x0a, pos);
-      const end = nl < 0 ? chunk.length : nl;
-      if (!this.done && this.head === '' && pos < end && !CANDIDATE_START.has(chunk[pos]!)) this.done = true;
-      if (!this.done) {
-        this.head += chunk.toString('latin1', pos, Math.min(end, pos + LINE_PREFIX - this.head.length));
-        if (nl >= 0 || this.head.length >= LINE_PREFIX) this.flush();
-      }
-      if (nl < 0) return;
-      this.line++;
-      this.head = '';
-      this.done = false;
-      pos = nl + 1;
-    }
-  }
-
-  flush(): void {
-    if (!this.done && this.head !== '') this.onLine(this.head, this.line);
-    this.done = true;
-  }
+/** An upload that passed validation, and the file the client loads: the upload itself, or its rewritten copy beside it. */
+export interface MysqlUpload {
+  format: 'mysql-sql';
+  load: string;
 }
 
-function refuseDatabaseStatement(start: string, line: number): void {
-  const m = DATABASE_STATEMENT.exec(start);
-  if (!m) return;
-  const shown = start.replace(/[^\x20-\x7e]/g, '?').trim().slice(0, 60);
-  throw new ArcaError(
-    'USAGE',
-    `the uploaded script ${m[1]!.toUpperCase().startsWith('USE') ? 'switches' : 'creates, drops or alters'} a database at line ${line} (${JSON.stringify(shown)}): ` +
-      'an upload is loaded into a scratch database and swapped in, so it must be a dump of one database without USE or CREATE DATABASE. ' +
-      'Dump it again without --databases/--all-databases (mariadb-dump --routines --events DBNAME > FILE) or remove those lines',
-  );
-}
-
-/** Reads the whole file once: no NUL byte, no statement that leaves the database it is loaded into. */
-async function scanScript(file: string): Promise<void> {
-  const lines = new LineStarts(refuseDatabaseStatement);
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 20);
-    for (let pos = 0; ; ) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
-      if (chunk.includes(0)) throw new ArcaError('USAGE', 'the uploaded SQL script holds NUL bytes: it is not a text dump (binary values must be escaped, as mariadb-dump and arca export write them)');
-      lines.push(chunk);
-      pos += bytesRead;
-    }
-    lines.flush();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Proves the file is a MySQL/MariaDB dump of one database; does not touch any database. */
-export async function validateMysqlExport(file: string): Promise<'mysql-sql'> {
+/**
+ * Proves the file is a MySQL/MariaDB dump of one database; does not touch any
+ * database. When its database statements name that one database, writes the
+ * copy without them beside the file (`<file>.arca-load`, the caller removes it).
+ */
+export async function validateMysqlExport(file: string): Promise<MysqlUpload> {
   const head = (await readHead(file, HEAD_BYTES)).toString('latin1');
   if (!ARCA_HEAD.test(head) && !DUMP_HEAD.test(head)) throw new ArcaError('USAGE', NOT_A_DUMP);
-  await scanScript(file);
-  return 'mysql-sql';
+  const edits = await scanScript(file);
+  if (edits.length === 0) return { format: 'mysql-sql', load: file };
+  const load = `${file}.arca-load`;
+  try {
+    await writeEdited(file, edits, load);
+  } catch (err) {
+    await rm(load, { force: true });
+    throw new ArcaError('BACKEND', `cannot write the upload without its database statements beside it (${dirname(file)}): ${errorMessage(err)}`, { cause: err });
+  }
+  return { format: 'mysql-sql', load };
 }
 
 /** The client character set the script asks for (`SET NAMES x` in its header), utf8mb4 if none. */

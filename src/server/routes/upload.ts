@@ -4,8 +4,9 @@
 // in the database's native format, as `…/download` and `arca export` write
 // it). The file is streamed to a private folder under ARCA_HOME with a size
 // limit (413 beyond it), validated as the database's export format (400
-// otherwise), and only then restored as a tracked job (202 with the job);
-// the folder is removed when the job ends or the request fails.
+// otherwise; a MySQL dump's `--databases` lines are neutralised in a copy in
+// the same folder), and only then restored as a tracked job (202 with the
+// job); the folder is removed when the job ends or the request fails.
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -42,7 +43,7 @@ export function registerUploadRoutes(app: FastifyInstance, ctx: ServerContext): 
     description:
       'multipart/form-data with two fields: `password` (your own login password, entered again; wrong: 403, nothing touched) and `file` ' +
       '(an export in the database\'s native format: the SQLite file; a psql script from `arca export`/`pg_dump` or a `pg_dump -Fc` archive; ' +
-      'a mariadb script from `arca export` or a `mariadb-dump`/`mysqldump` of one database; a tar for directories). ' +
+      'a mariadb script from `arca export` or a `mariadb-dump`/`mysqldump` of one database, also with `--databases NAME`; a tar for directories). ' +
       'The file is validated before the database is touched (400 when it is not that format; 413 over the size limit), then restored as a job: 202 with the job. ' +
       'The database is replaced (into a scratch database or temp file first, swapped in only when loading succeeded) and in maintenance meanwhile; 409 when it is in maintenance already.',
     tags: ['backups'],
@@ -77,13 +78,13 @@ export function registerUploadRoutes(app: FastifyInstance, ctx: ServerContext): 
         }
         if (!passwordChecked) throw new ArcaError('USAGE', 'the password field is missing: enter your password again to restore from an upload');
         if (file === undefined) throw new ArcaError('USAGE', 'the file field is missing: attach the export file');
-        const format = await validateExport(record.url, file);
+        const { format, load } = await validateExport(record.url, file);
         const upload = file;
         const started = await startJob(
           ctx,
           request.log,
           { kind: 'restore', database: record.name, volume: null, exclusive: RESTORE_EXCLUSION },
-          (job) => restoreExport({ url: record.url, file: upload, format, signal: job.signal, onProgress: job.onProgress }),
+          (job) => restoreExport({ url: record.url, file: upload, load, format, signal: job.signal, onProgress: job.onProgress }),
           (r) => ({ upload: true, format: r.format, bytes: r.bytes, target: redactSecrets(r.target), by: principal?.user.name ?? null }),
           cleanup,
         );

@@ -1,14 +1,20 @@
 // Upload-restore of MySQL/MariaDB over real HTTPS against the local MariaDB:
 // the export downloaded from the API (and a plain mariadb-dump of the same
 // database) uploaded again with the caller's password restores the same data
-// and the same SHOW CREATE of tables, views, triggers and routines; a script
-// that fails in the middle, an aborted load, a dump of several databases, a
-// file that is no dump and a wrong password change nothing and leave no
-// scratch database behind.
+// and the same SHOW CREATE of tables, views, triggers and routines; so does a
+// `mariadb-dump --databases SRC` dump (also with --add-drop-database) of
+// another database, whose USE/CREATE/DROP/ALTER DATABASE lines are
+// neutralised: SRC itself is left untouched, the rewritten copy is removed,
+// and the progress of its load counts bytes of the upload up to 100%. A script that fails in the middle, an
+// aborted load, a dump of two databases, a file that is no dump and a wrong
+// password change nothing and leave no scratch database behind.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDatabase } from '../../../src/catalog/index.js';
 import { normalizeDatabaseUrl } from '../../../src/jobs/index.js';
+import { restoreExport, validateExport } from '../../../src/jobs/upload/index.js';
 import { JobSchema } from '../../../src/server/schemas.js';
 import { scratchName as restoreScratchName } from '../../../src/sources/mysql/mysql-scratch.js';
 import { errorOf } from './client.js';
@@ -48,6 +54,8 @@ let db: string;
 let before: Awaited<ReturnType<typeof describeDb>>;
 let exported: Buffer;
 let dumped: Buffer;
+/** Another database with the same objects, its default character set changed after the routines were created. */
+let src: string;
 
 beforeAll(async () => {
   t = await startTestServer({ label: 'api-upload-mysql' });
@@ -58,6 +66,8 @@ beforeAll(async () => {
     'function twice', 'procedure count_orders', 'table audit', 'table customers', 'table orders', 'trigger audit_orders', 'view big_customers', 'view on_view',
   ]);
   dumped = execFileSync('mariadb-dump', ['-uroot', '-h127.0.0.1', '--routines', '--events', '--triggers', db], { maxBuffer: 64 << 20 });
+  src = await createDb({ text: SCHEMA });
+  await sql(src, `ALTER DATABASE \`${src}\` CHARACTER SET latin1 COLLATE latin1_swedish_ci`);
 });
 afterAll(async () => {
   await t?.close();
@@ -124,13 +134,75 @@ describe('MySQL/MariaDB upload-restore', () => {
     expect(await leftoverRestoreDbs()).toEqual([]);
   });
 
+  it('restores a mariadb-dump --databases dump of another database into the target, leaving that database untouched', async () => {
+    const source = await describeDb(src);
+    expect(source.database).toBe('latin1 latin1_swedish_ci');
+    for (const extra of [[], ['--add-drop-database']]) {
+      const dump = execFileSync('mariadb-dump', ['-uroot', '-h127.0.0.1', '--routines', '--events', '--triggers', ...extra, '--databases', src], { maxBuffer: 64 << 20 });
+      const text = dump.toString('latin1');
+      expect(text).toContain(`\nCREATE DATABASE /*!32312 IF NOT EXISTS*/ \`${src}\` /*!40100 DEFAULT CHARACTER SET latin1 COLLATE latin1_swedish_ci */;\n`);
+      expect(text).toContain(`\nUSE \`${src}\`;\n`);
+      // mariadb-dump switches the database's collation to the routines' own around each of them.
+      expect(text).toContain(`\nALTER DATABASE \`${src}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci ;\n`);
+      if (extra.length > 0) expect(text).toContain(`\n/*!40000 DROP DATABASE IF EXISTS \`${src}\`*/;\n`);
+      // A table the dump does not hold: it would vanish if the dump's DROP DATABASE ran, and the load would land beside it after its USE.
+      await sql(src, 'CREATE TABLE not_in_dump (i int); INSERT INTO not_in_dump VALUES (7)');
+      const sourceNow = await describeDb(src);
+      await change();
+
+      const end = await uploadAndFollow(dump);
+      expect(end, end.error ?? '').toMatchObject({ kind: 'restore', database: 'shopmy', status: 'succeeded', figures: { upload: true, format: 'mysql-sql', bytes: dump.length } });
+      expect(await describeDb(db)).toEqual(source);
+      expect(await describeDb(src)).toEqual(sourceNow);
+      expect(await leftoverRestoreDbs()).toEqual([]);
+      // The rewritten copy went with the upload folder.
+      const uploads = join(t.home, 'uploads');
+      const deadline = Date.now() + 10_000;
+      while (readdirSync(uploads).length > 0) {
+        expect(Date.now()).toBeLessThan(deadline);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await sql(src, 'DROP TABLE not_in_dump');
+    }
+    // The restored triggers work in the target.
+    await sql(db, 'INSERT INTO orders (customer_id) VALUES (1)');
+    expect(await sql(db, 'SELECT what FROM audit ORDER BY n DESC LIMIT 1')).toEqual([{ what: 'order 5' }]);
+  });
+
+  it('reports the progress of loading the rewritten copy in bytes of the upload, up to 100%, and removes the copy', async () => {
+    const dump = execFileSync('mariadb-dump', ['-uroot', '-h127.0.0.1', '--routines', '--triggers', '--add-drop-database', '--databases', src], { maxBuffer: 64 << 20 });
+    // A pause in the middle of the load, so that the client's read offset is sampled (once a second).
+    const text = dump.toString('latin1');
+    const cut = text.indexOf('UNLOCK TABLES;\n') + 'UNLOCK TABLES;\n'.length;
+    const file = t.scratch.path('progress.sql');
+    writeFileSync(file, Buffer.from(`${text.slice(0, cut)}SELECT SLEEP(1.5);\n${text.slice(cut)}`, 'latin1'));
+    const size = statSync(file).size;
+    const valid = await validateExport(urlOf(db), file);
+    expect(valid.load).toBe(`${file}.arca-load`);
+    expect(statSync(valid.load).size).not.toBe(size); // comments added, names dropped from ALTER DATABASE
+    const seen: Array<{ bytesDone: number; bytesTotal: number | null }> = [];
+    const result = await restoreExport({ url: urlOf(db), file, load: valid.load, format: valid.format, onProgress: (p) => seen.push(p) });
+    expect(result).toMatchObject({ format: 'mysql-sql', bytes: size });
+    expect(seen[0]).toMatchObject({ bytesDone: 0, bytesTotal: size });
+    expect(seen.at(-1)).toMatchObject({ bytesDone: size, bytesTotal: size });
+    expect(seen.some((p) => p.bytesDone > 0 && p.bytesDone < size), JSON.stringify(seen)).toBe(true);
+    for (let i = 1; i < seen.length; i++) {
+      expect(seen[i]!.bytesTotal).toBe(size);
+      expect(seen[i]!.bytesDone).toBeGreaterThanOrEqual(seen[i - 1]!.bytesDone);
+    }
+    expect(existsSync(valid.load)).toBe(false);
+    expect(existsSync(file)).toBe(true);
+    expect(await describeDb(db)).toEqual(await describeDb(src));
+  });
+
   it('refuses files that are no dump of one database, NUL bytes and a wrong password, changing nothing', async () => {
     const changed = await change();
-    const several = execFileSync('mariadb-dump', ['-uroot', '-h127.0.0.1', '--databases', db], { maxBuffer: 64 << 20 });
+    const sourceBefore = await describeDb(src);
+    const two = execFileSync('mariadb-dump', ['-uroot', '-h127.0.0.1', '--routines', '--add-drop-database', '--databases', src, db], { maxBuffer: 64 << 20 });
     const attempts: Array<[number, Buffer, string?, RegExp?]> = [
       [400, Buffer.from('hello world\nDROP TABLE customers;\n'), undefined, /not a MySQL\/MariaDB export/],
       [400, Buffer.from('PGDMP\0\0binary'), undefined, /not a MySQL\/MariaDB export/],
-      [400, several, undefined, /creates, drops or alters a database at line \d+/],
+      [400, two, undefined, new RegExp(`names two databases, \`${src}\` \\(line \\d+\\) and \`${db}\` \\(line \\d+\\): an upload restores ONE database`)],
       [400, Buffer.concat([exported.subarray(0, 300), Buffer.from([0]), exported.subarray(300)]), undefined, /NUL bytes/],
       [403, exported, 'not my password', /password/],
     ];
@@ -141,7 +213,9 @@ describe('MySQL/MariaDB upload-restore', () => {
       expect(errorOf(r).message).not.toContain(PASSWORDS.operator);
     }
     expect(await describeDb(db)).toEqual(changed);
+    expect(await describeDb(src)).toEqual(sourceBefore);
     expect(await leftoverRestoreDbs()).toEqual([]);
+    expect(readdirSync(join(t.home, 'uploads'))).toEqual([]);
   });
 
   it('an aborted load kills the client, drops the scratch database and leaves the target as it was', async () => {
