@@ -1,7 +1,9 @@
 // Purge rules: the catalog's `purge_rules` table. Each rule says which old
 // data of one registered database a purge deletes; its shape lives in the
 // `spec` JSON column and is validated here (zod) when written and when read.
-// Also the database setting `backupBeforePurge` (in `databases.settings`).
+// Also the database settings `backupBeforePurge` and `purgeBackupExpire`
+// (in `databases.settings`): whether a purge first takes a backup, and when
+// that backup expires.
 //
 // A table rule: rows of `table` whose `column` (a date/time column) is older
 // than `olderThan`, optionally only those whose `match.column` is one of
@@ -12,8 +14,9 @@
 // the purge engines (src/jobs/purge/), not here.
 import { z } from 'zod';
 import { ArcaError } from '../errors.js';
+import { formatDurationSpec, parseDuration } from '../common/duration.js';
 import { guard, type Catalog } from './catalog.js';
-import { requireDatabase, updateDatabaseSettings, type DatabaseRecord } from './databases.js';
+import { requireDatabase, updateDatabaseSettings, type DatabaseRecord, type DatabaseSettings } from './databases.js';
 
 const name = z.string().min(1).max(256);
 
@@ -126,4 +129,62 @@ export function backupBeforePurgeOf(database: DatabaseRecord): boolean {
 
 export function setBackupBeforePurge(catalog: Catalog, database: string, on: boolean): DatabaseRecord {
   return updateDatabaseSettings(catalog, database, { [BACKUP_BEFORE_PURGE]: on });
+}
+
+export const PURGE_BACKUP_EXPIRE = 'purgeBackupExpire';
+
+/** The default of `purgeBackupExpire`: the backup before a purge is kept until removed by hand. */
+export const PURGE_BACKUP_NEVER = 'never';
+
+/**
+ * Checks an expiry for the backup before a purge, as `arca backup --expire`
+ * takes it ("1w 3d", "12h", "30m" or "never"); returns it as it is stored
+ * (canonical, as schedules keep `--expire`: "3d1w" is "1w 3d") with its
+ * length (null: never). USAGE otherwise.
+ */
+export function parsePurgeBackupExpire(text: string): { expire: string; ms: number | null } {
+  const trimmed = text.trim();
+  if (trimmed.toLowerCase() === PURGE_BACKUP_NEVER) return { expire: PURGE_BACKUP_NEVER, ms: null };
+  const ms = parseDuration(trimmed);
+  return { expire: formatDurationSpec(ms), ms };
+}
+
+/** When the backup a purge of this database takes first expires, as written ("2w", or "never": the default). */
+export function purgeBackupExpireOf(database: DatabaseRecord): string {
+  const value = database.settings[PURGE_BACKUP_EXPIRE];
+  if (value === undefined || value === null) return PURGE_BACKUP_NEVER;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * How long after the purge starts its backup expires, in ms (null: never).
+ * CORRUPT, saying how to set it again, when the catalog holds something else.
+ */
+export function purgeBackupExpireMsOf(database: DatabaseRecord): number | null {
+  const value = database.settings[PURGE_BACKUP_EXPIRE];
+  if (value === undefined || value === null) return null;
+  try {
+    if (typeof value !== 'string') throw new ArcaError('USAGE', 'not a string');
+    return parsePurgeBackupExpire(value).ms;
+  } catch (err) {
+    throw new ArcaError(
+      'CORRUPT',
+      `the purge backup expiry of database ${database.name} in the catalog (${JSON.stringify(value)}) is not valid; set it again with: arca purge settings ${database.name} --backup-expire 2w (or never)`,
+      { cause: err },
+    );
+  }
+}
+
+export interface PurgeSettingsChange {
+  backupBeforePurge?: boolean;
+  /** As `arca backup --expire` takes it: "1w 3d", "12h", "30m" or "never". */
+  purgeBackupExpire?: string;
+}
+
+/** Changes the purge settings of a database in one update; USAGE (nothing changed) for a bad expiry. */
+export function updatePurgeSettings(catalog: Catalog, database: string, change: PurgeSettingsChange): DatabaseRecord {
+  const patch: DatabaseSettings = {};
+  if (change.purgeBackupExpire !== undefined) patch[PURGE_BACKUP_EXPIRE] = parsePurgeBackupExpire(change.purgeBackupExpire).expire;
+  if (change.backupBeforePurge !== undefined) patch[BACKUP_BEFORE_PURGE] = change.backupBeforePurge;
+  return Object.keys(patch).length === 0 ? requireDatabase(catalog, database) : updateDatabaseSettings(catalog, database, patch);
 }

@@ -1,10 +1,11 @@
 // `arca purge DB [--dry-run]`, `arca purge rule add|list|remove` and
 // `arca purge settings DB`: deleting old data from a database by rules, after
-// a backup (unless the database's backupBeforePurge setting is off). A real
+// a backup (unless the database's backupBeforePurge setting is off; that
+// backup expires as its purgeBackupExpire setting says, never by default). A real
 // purge is a tracked job that puts the database in maintenance and refuses
 // to run beside another purge or a restore of the same database.
 import { InvalidArgumentError, type Command } from 'commander';
-import { ArcaError } from '../../errors.js';
+import { ArcaError, errorMessage } from '../../errors.js';
 import { parseDuration } from '../../common/duration.js';
 import { formatBytes, formatTimestamp } from '../../common/format.js';
 import { validateName } from '../../common/names.js';
@@ -14,9 +15,12 @@ import {
   addPurgeRule,
   backupBeforePurgeOf,
   listPurgeRules,
+  parsePurgeBackupExpire,
   parsePurgeRuleSpec,
+  purgeBackupExpireMsOf,
+  purgeBackupExpireOf,
   removePurgeRule,
-  setBackupBeforePurge,
+  updatePurgeSettings,
   type PurgeRuleRecord,
   type PurgeRuleSpec,
 } from '../../catalog/purge-rules.js';
@@ -72,6 +76,15 @@ function parseOnOff(value: string): boolean {
   if (/^(on|true|yes)$/i.test(value)) return true;
   if (/^(off|false|no)$/i.test(value)) return false;
   throw new InvalidArgumentError('use on or off');
+}
+
+/** `--backup-expire D`: as `arca backup --expire` takes it; the text as it is stored. */
+function parseBackupExpire(value: string): string {
+  try {
+    return parsePurgeBackupExpire(value).expire;
+  } catch (err) {
+    throw new InvalidArgumentError(`${errorMessage(err)}, or never`);
+  }
 }
 
 function parseId(value: string): number {
@@ -143,8 +156,9 @@ function purgeReport(result: PurgeResult, backupBefore: boolean): string {
   );
   const what = files ? `${result.files} files (${formatBytes(result.bytes)})` : `${result.rows} rows`;
   if (result.dryRun) return `${table}dry run: the purge of ${result.database} would delete ${what}; nothing was deleted`;
+  const expires = result.backupExpiresAt === null ? 'never expires' : `expires at ${formatTimestamp(result.backupExpiresAt)}`;
   const backup = result.backup
-    ? `after backup ${shortId(result.backup)} (${result.backup})`
+    ? `after backup ${shortId(result.backup)} (${result.backup}), which ${expires}`
     : `without a backup${backupBefore ? '' : ' (backupBeforePurge is off)'}`;
   return `${table}deleted ${what} of ${result.database} in ${result.batches} ${result.batches === 1 ? 'batch' : 'batches'}, ${backup}`;
 }
@@ -173,6 +187,7 @@ export function registerPurgeCommands(program: Command, contextOf: ContextFactor
       }
       if (rules.length === 0) throw noPurgeRules(name);
       const backupBefore = backupBeforePurgeOf(record);
+      const backupExpireMs = backupBefore ? purgeBackupExpireMsOf(record) : null;
       if (backupBefore && opts.nice) lowerOwnPriority();
       const volume = backupBefore ? await openChosenVolume(ctx, opts.volume) : null;
       const result = await ctx.runTracked(
@@ -182,7 +197,7 @@ export function registerPurgeCommands(program: Command, contextOf: ContextFactor
           volume: volume?.ref.name ?? null,
           exclusive: [{ kinds: ['purge', 'restore'], scope: 'database' }],
         },
-        (job) => runPurge({ ...base, backupTo: volume, signal: job.signal, onProgress: job.onProgress }),
+        (job) => runPurge({ ...base, backupTo: volume, backupExpireMs, signal: job.signal, onProgress: job.onProgress }),
         purgeFigures,
       );
       ctx.output.result(result, () => purgeReport(result, backupBefore));
@@ -250,12 +265,26 @@ export function registerPurgeCommands(program: Command, contextOf: ContextFactor
     .description('show or change how a database is purged')
     .argument('<database>', 'the database')
     .option('--backup-before-purge <on|off>', 'take a backup before every purge (on by default)', parseOnOff)
-    .action((name: string, opts: { backupBeforePurge?: boolean }, cmd: Command) => {
+    .option(
+      '--backup-expire <duration|never>',
+      'when that backup expires, counted from the start of the purge: "1w 3d", "12h", "30m" or never (the default)',
+      parseBackupExpire,
+    )
+    .action((name: string, opts: { backupBeforePurge?: boolean; backupExpire?: string }, cmd: Command) => {
       const ctx = contextOf(cmd);
       validateName('database', name);
-      const catalog = ctx.catalog();
-      const record = opts.backupBeforePurge === undefined ? requireDatabase(catalog, name) : setBackupBeforePurge(catalog, name, opts.backupBeforePurge);
-      const settings = { database: record.name, backupBeforePurge: backupBeforePurgeOf(record) };
-      ctx.output.result(settings, () => `${settings.database}: backup before purge ${settings.backupBeforePurge ? 'on' : 'off'}`);
+      const record = updatePurgeSettings(ctx.catalog(), name, {
+        ...(opts.backupBeforePurge !== undefined ? { backupBeforePurge: opts.backupBeforePurge } : {}),
+        ...(opts.backupExpire !== undefined ? { purgeBackupExpire: opts.backupExpire } : {}),
+      });
+      const settings = { database: record.name, backupBeforePurge: backupBeforePurgeOf(record), purgeBackupExpire: purgeBackupExpireOf(record) };
+      ctx.output.result(settings, () => describeSettings(settings));
     });
+}
+
+function describeSettings(s: { database: string; backupBeforePurge: boolean; purgeBackupExpire: string }): string {
+  const expiry = s.purgeBackupExpire === 'never' ? 'never expires' : `expires ${s.purgeBackupExpire} after the purge starts`;
+  return s.backupBeforePurge
+    ? `${s.database}: backup before purge on; that backup ${expiry}`
+    : `${s.database}: backup before purge off (when on, that backup ${expiry})`;
 }

@@ -1,9 +1,10 @@
 // The purge job: deletes old data from one database by its rules. It checks
 // every rule against the live database first (nothing is deleted and no
 // backup taken when one is broken), takes a full backup when asked
-// (`backupBeforePurge`), and stops without deleting anything if that backup
-// fails; then counts what each rule selects, deletes it in batches through
-// the database's PurgeEngine, and reports per rule what went. One clock
+// (`backupBeforePurge`; it expires `backupExpireMs` after the purge starts,
+// or never), and stops without deleting anything if that backup fails; then
+// counts what each rule selects, deletes it in batches through the
+// database's PurgeEngine, and reports per rule what went. One clock
 // reading gives every rule its cutoff, so a dry run and a real run at the
 // same moment select the same rows. Exclusivity (one purge per database) and
 // the job history are the caller's (trackJob with exclusive rules).
@@ -29,6 +30,8 @@ export interface PurgeOptions extends JobContext {
   now?: Date;
   /** A real run first takes a level-0 backup to this volume; null or absent: no backup. */
   backupTo?: OpenVolume | null;
+  /** That backup expires this long after the purge starts (`now`); null or absent: never. */
+  backupExpireMs?: number | null;
 }
 
 export interface PurgeRuleResult {
@@ -55,6 +58,8 @@ export interface PurgeResult {
   dryRun: boolean;
   /** The id of the backup taken before deleting, or null (dry run, or backupBeforePurge off). */
   backup: string | null;
+  /** When that backup expires (ISO 8601); null when it never does or none was taken. */
+  backupExpiresAt: string | null;
   rules: PurgeRuleResult[];
   rows: number;
   files: number;
@@ -120,17 +125,20 @@ export async function runPurge(opts: PurgeOptions): Promise<PurgeResult> {
   const planned = await plan(opts, started);
 
   let backup: string | null = null;
+  let backupExpiresAt: string | null = null;
   if (!dryRun && opts.backupTo) {
+    const expiresAt = typeof opts.backupExpireMs === 'number' ? new Date(started.getTime() + opts.backupExpireMs) : null;
     try {
       const taken = await runBackup({
         volume: opts.backupTo,
         database: opts.database,
         level: 0,
-        expiresAt: null,
+        expiresAt,
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       });
       backup = taken.id;
+      backupExpiresAt = expiresAt?.toISOString() ?? null;
     } catch (err) {
       if (isArcaError(err, 'ABORTED')) throw err;
       const code = isArcaError(err) ? err.code : 'INTERNAL';
@@ -173,7 +181,7 @@ export async function runPurge(opts: PurgeOptions): Promise<PurgeResult> {
       }
     }
   });
-  return { database: name, dryRun, backup, rules: results, ...totals(results), startedAt: started.toISOString(), finishedAt: new Date().toISOString() };
+  return { database: name, dryRun, backup, backupExpiresAt, rules: results, ...totals(results), startedAt: started.toISOString(), finishedAt: new Date().toISOString() };
 }
 
 /** Checks a new rule against the live database and counts what it would delete now (a dry run of it). */
@@ -189,6 +197,7 @@ export async function checkPurgeRule(url: string, spec: PurgeRuleSpec, now = new
 export function purgeFigures(result: PurgeResult): JobFigures {
   return {
     backup: result.backup,
+    backupExpiresAt: result.backupExpiresAt,
     rows: result.rows,
     files: result.files,
     bytes: result.bytes,

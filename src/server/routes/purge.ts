@@ -1,14 +1,16 @@
 // Purge over the API (admin): the rules of a database (list, add — checked
 // against the live database, like `arca purge rule add` — and remove), a
 // purge as a job (202; a backup first unless the database's
-// backupBeforePurge is off; the database is in maintenance meanwhile), and
-// the progress of its running purge.
+// backupBeforePurge is off, expiring as its purgeBackupExpire says; the
+// database is in maintenance meanwhile), and the progress of its running
+// purge. The purge settings themselves are changed with `arca purge
+// settings` only (the API shows them in the database's `settings`).
 import type { FastifyInstance } from 'fastify';
 import { ArcaError } from '../../errors.js';
 import { parseDuration } from '../../common/duration.js';
 import { requireDatabase } from '../../catalog/databases.js';
 import { runningJobs } from '../../catalog/jobs.js';
-import { addPurgeRule, backupBeforePurgeOf, listPurgeRules, parsePurgeRuleSpec, removePurgeRule, type PurgeRuleRecord, type PurgeRuleSpec } from '../../catalog/purge-rules.js';
+import { addPurgeRule, backupBeforePurgeOf, listPurgeRules, purgeBackupExpireMsOf, parsePurgeRuleSpec, removePurgeRule, type PurgeRuleRecord, type PurgeRuleSpec } from '../../catalog/purge-rules.js';
 import { checkPurgeRule, noPurgeRules, purgeFigures, runPurge } from '../../jobs/purge/index.js';
 import { progressView } from '../../jobs/progress-view.js';
 import type { z } from 'zod';
@@ -95,7 +97,8 @@ export function registerPurgeRoutes(app: FastifyInstance, ctx: ServerContext): v
     url: '/api/v1/databases/:db/purge/start',
     action: 'purge.run',
     summary: 'purge the database by its rules (after a backup)',
-    description: 'Answers 202 with the job once it runs; the database is in maintenance until it ends. 409 while a purge or a restore of it runs.',
+    description:
+      "Answers 202 with the job once it runs; the database is in maintenance until it ends. 409 while a purge or a restore of it runs. The backup taken first (unless the database's backupBeforePurge is off) expires as its purgeBackupExpire setting says (`arca purge settings DB --backup-expire`; default never), counted from the start of the purge; the job's figures give `backup` and `backupExpiresAt`.",
     tags,
     params: DbParams,
     body: PurgeBody.nullish(),
@@ -106,7 +109,9 @@ export function registerPurgeRoutes(app: FastifyInstance, ctx: ServerContext): v
       const record = requireDatabase(catalog, params.db);
       const rules = listPurgeRules(catalog, params.db);
       if (rules.length === 0) throw noPurgeRules(params.db);
-      const volume = backupBeforePurgeOf(record) ? await chooseVolume(ctx, body?.volume) : null;
+      const backupBefore = backupBeforePurgeOf(record);
+      const backupExpireMs = backupBefore ? purgeBackupExpireMsOf(record) : null;
+      const volume = backupBefore ? await chooseVolume(ctx, body?.volume) : null;
       const started = await startJob(
         ctx,
         request.log,
@@ -117,6 +122,7 @@ export function registerPurgeRoutes(app: FastifyInstance, ctx: ServerContext): v
             rules,
             ...(body?.batchSize !== undefined ? { batchSize: body.batchSize } : {}),
             backupTo: volume,
+            backupExpireMs,
             signal: job.signal,
             onProgress: job.onProgress,
           }),

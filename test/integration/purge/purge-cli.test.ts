@@ -5,7 +5,10 @@
 // (missing pg_dump, wrong volume password) deletes nothing and exits 1; two
 // purges at once: the second exits 1; `db list` shows maintenance while a
 // purge waits on a lock the test holds; SIGINT stops between batches and the
-// job is recorded as aborted; 20k rows in batches of 1000 take 20 batches.
+// job is recorded as aborted; 20k rows in batches of 1000 take 20 batches;
+// `purge settings --backup-expire` (shown, bad values refused with nothing
+// changed) gives the backup before the purge its expiry, counted from the
+// purge's start, by hand and from a purge schedule (never by default).
 import { mkdirSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -15,6 +18,7 @@ import {
   arcaOk,
   describeRun,
   expectCleanFailure,
+  findBackup,
   freshHome,
   listBackups,
   makeScratch,
@@ -46,6 +50,8 @@ const json = <T>(stdout: string): T => JSON.parse(stdout) as T;
 interface PurgeJson {
   dryRun: boolean;
   backup: string | null;
+  backupExpiresAt: string | null;
+  startedAt: string;
   rows: number;
   files: number;
   bytes: number;
@@ -130,6 +136,9 @@ describe('arca purge (PostgreSQL)', () => {
     expect(real.batches).toBe(Math.ceil(expectedGone / 10));
     expect(real.backup).toMatch(/^[0-9a-f]{32}$/);
     expect((await listBackups(home.opts, 'app')).map((b) => b.id)).toContain(real.backup);
+    // No purgeBackupExpire set: that backup never expires.
+    expect(real.backupExpiresAt).toBeNull();
+    expect(findBackup(await listBackups(home.opts, 'app'), real.backup!).expiresAt).toBeNull();
     expect((await sql(db, 'SELECT id FROM events ORDER BY id')).rows.map((r: { id: number }) => r.id)).toEqual(expectedKept);
     const job = lastPurgeJob();
     expect(job.status).toBe('succeeded');
@@ -201,6 +210,62 @@ describe('arca purge (PostgreSQL)', () => {
     expect(r.rules[0]).toMatchObject({ rows: 20_000, batches: 20 });
     expect(await count(db)).toBe(10);
     expect(await listBackups(home.opts, 'app-big')).toEqual([]);
+  });
+
+  it('purge settings --backup-expire is shown, refused when bad (exit 2, nothing changed), and expires the backup before the purge', async () => {
+    const db = await pgApp('app-exp', 5);
+    const settingsOf = async () => json<{ database: string; backupBeforePurge: boolean; purgeBackupExpire: string }>((await arcaOk(['purge', 'settings', 'app-exp', '--json'], home.opts)).stdout);
+    expect(await settingsOf()).toEqual({ database: 'app-exp', backupBeforePurge: true, purgeBackupExpire: 'never' });
+    expect((await arcaOk(['purge', 'settings', 'app-exp'], home.opts)).stdout.trim()).toBe('app-exp: backup before purge on; that backup never expires');
+
+    for (const bad of ['2x', '-1d', '0m', '1.5d', 'forever', '']) {
+      const r = await runArca(['purge', 'settings', 'app-exp', '--backup-before-purge', 'off', '--backup-expire', bad], home.opts);
+      expectCleanFailure(r, [2]);
+      expect(r.stderr, bad).toMatch(/--backup-expire.*invalid duration/);
+    }
+    expect(await settingsOf()).toEqual({ database: 'app-exp', backupBeforePurge: true, purgeBackupExpire: 'never' });
+
+    const set = json<{ purgeBackupExpire: string }>((await arcaOk(['purge', 'settings', 'app-exp', '--backup-expire', '2w', '--json'], home.opts)).stdout);
+    expect(set).toEqual({ database: 'app-exp', backupBeforePurge: true, purgeBackupExpire: '2w' });
+    expect((await arcaOk(['purge', 'settings', 'app-exp'], home.opts)).stdout.trim()).toBe('app-exp: backup before purge on; that backup expires 2w after the purge starts');
+
+    const real = json<PurgeJson>((await arcaOk(['purge', 'app-exp', '--json'], home.opts)).stdout);
+    expect(real.rows).toBe(5);
+    const taken = findBackup(await listBackups(home.opts, 'app-exp'), real.backup!);
+    expect(taken.expiresAt).toBe(real.backupExpiresAt);
+    expect(Date.parse(taken.expiresAt!) - Date.parse(real.startedAt)).toBe(14 * 86_400_000);
+    expect(await count(db)).toBe(10);
+
+    // The human report says when it expires; back to never, it says so.
+    await sql(db, "INSERT INTO events (at, level, note) VALUES (now() - interval '200 days', 'debug', 'x')");
+    const human = await arcaOk(['purge', 'app-exp'], home.opts);
+    expect(human.stdout).toMatch(/deleted 1 rows of app-exp in 1 batch, after backup [0-9a-f]{12} \([0-9a-f]{32}\), which expires at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
+    expect(json<{ purgeBackupExpire: string }>((await arcaOk(['purge', 'settings', 'app-exp', '--backup-expire', 'Never', '--json'], home.opts)).stdout).purgeBackupExpire).toBe('never');
+    await sql(db, "INSERT INTO events (at, level, note) VALUES (now() - interval '200 days', 'debug', 'x')");
+    const never = await arcaOk(['purge', 'app-exp'], home.opts);
+    expect(never.stdout).toMatch(/after backup [0-9a-f]{12} \([0-9a-f]{32}\), which never expires$/m);
+    const listed = await listBackups(home.opts, 'app-exp');
+    expect(listed).toHaveLength(3);
+    expect(listed.filter((b) => b.expiresAt === null)).toHaveLength(1);
+  });
+
+  it("a purge schedule's backup expires as the database's purgeBackupExpire says, from the start of the purge", async () => {
+    await pgApp('app-sched', 5);
+    await arcaOk(['purge', 'settings', 'app-sched', '--backup-expire', '1w 3d'], home.opts);
+    await arcaOk(['schedule', 'add', 'app-sched-purge', '--kind', 'purge', '--db', 'app-sched', '--cron', '0 3 * * *'], home.opts);
+    await arcaOk(['schedule', 'run', 'app-sched-purge'], home.opts);
+    const [job] = json<Array<{ schedule: string | null; status: string; startedAt: string; figures: { backup: string; backupExpiresAt: string | null } }>>(
+      (await arcaOk(['jobs', '--kind', 'purge', '--db', 'app-sched', '--json'], home.opts)).stdout,
+    );
+    expect(job).toMatchObject({ schedule: 'app-sched-purge', status: 'succeeded' });
+    const [taken, ...others] = await listBackups(home.opts, 'app-sched');
+    expect(others).toEqual([]);
+    expect(taken!.id).toBe(job!.figures.backup);
+    expect(taken!.expiresAt).toBe(job!.figures.backupExpiresAt);
+    // The purge started after its job and before its backup: 10 days after that moment.
+    const from = Date.parse(taken!.expiresAt!) - 10 * 86_400_000;
+    expect(from).toBeGreaterThanOrEqual(Date.parse(job!.startedAt));
+    expect(from).toBeLessThanOrEqual(Date.parse(taken!.startedAt));
   });
 
   it('bad rules are refused with one clear line, and nothing is added', async () => {

@@ -2,12 +2,13 @@
 // the rows the rules name go (checked by SQL: the kept rows are exactly the
 // expected ones), with --match, --where and a timestamptz row exactly at the
 // cutoff (it stays); a completed backup first (listed, and it still holds
-// the deleted rows); the dry run's count equals the real run's; a failing
-// backup deletes nothing; progress reports every batch.
+// the deleted rows; it never expires by default, or expires `backupExpireMs`
+// after the purge's clock reading); the dry run's count equals the real
+// run's; a failing backup deletes nothing; progress reports every batch.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PurgeRuleRecord, PurgeRuleSpec } from '../../../src/catalog/purge-rules.js';
 import { listBackups, runRestore } from '../../../src/jobs/index.js';
-import { runPurge } from '../../../src/jobs/purge/index.js';
+import { purgeFigures, runPurge } from '../../../src/jobs/purge/index.js';
 import type { ProgressEvent } from '../../../src/jobs/types.js';
 import { makeVolume, reopen } from '../../unit/repository/fixtures.js';
 import { createDb, dropScratch, scratchName, sql, urlOf } from '../postgres/pg-helpers.js';
@@ -69,6 +70,8 @@ describe('purge job (PostgreSQL, fixed clock)', () => {
     // The backup was completed and is listed, and it still holds the deleted rows.
     const listed = await listBackups(await reopen(vol));
     expect(listed.map((b) => b.id)).toEqual([real.backup]);
+    expect(listed[0]!.expiresAt).toBeNull(); // no backupExpireMs: never
+    expect(real.backupExpiresAt).toBeNull();
     const restored = scratchName();
     await runRestore({ volume: await reopen(vol), backupId: real.backup!, to: urlOf(restored), force: false });
     expect(await keptIds(restored)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -76,6 +79,20 @@ describe('purge job (PostgreSQL, fixed clock)', () => {
     const purging = progress.filter((e) => e.phase === 'purge');
     expect(purging.map((e) => e.itemsDone)).toEqual([0, 2, 3]);
     expect(purging.every((e) => e.itemsTotal === 3)).toBe(true);
+  });
+
+  it('the backup before the purge expires backupExpireMs after the purge started', async () => {
+    const db = await seeded();
+    const database = { name: 'app', url: urlOf(db) };
+    const vol = await makeVolume();
+    const dry = await runPurge({ database, rules, dryRun: true, now: NOW, backupTo: vol, backupExpireMs: 14 * DAY });
+    expect(dry).toMatchObject({ backup: null, backupExpiresAt: null });
+    const real = await runPurge({ database, rules, now: NOW, backupTo: vol, backupExpireMs: 14 * DAY });
+    const expected = new Date(NOW.getTime() + 14 * DAY).toISOString();
+    expect(real).toMatchObject({ rows: 3, startedAt: NOW.toISOString(), backupExpiresAt: expected });
+    const listed = await listBackups(await reopen(vol));
+    expect(listed.map((b) => [b.id, b.expiresAt])).toEqual([[real.backup, expected]]);
+    expect(purgeFigures(real)).toMatchObject({ backup: real.backup, backupExpiresAt: expected });
   });
 
   it('a failing backup stops the purge before anything is deleted', async () => {

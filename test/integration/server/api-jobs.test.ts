@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, utimesSync, writeFileSync, existsSync } from '
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { addDatabase } from '../../../src/catalog/databases.js';
+import { updatePurgeSettings } from '../../../src/catalog/purge-rules.js';
 import { finishJob, startJob } from '../../../src/catalog/jobs.js';
 import { BackupSchema, JobSchema } from '../../../src/server/schemas.js';
 import { bulkTree, makeTree } from '../../helpers/index.js';
@@ -336,13 +337,41 @@ describe('schedules and purge', () => {
     const r = await t.as.admin.put('/api/v1/databases/docs/purge/start', { body: {} });
     expect(r.status, r.text).toBe(202);
     const { end } = await follow(t.as.viewer, JobSchema.parse(r.json).id);
-    expect(end).toMatchObject({ kind: 'purge', status: 'succeeded', figures: { files: 1 } });
+    expect(end).toMatchObject({ kind: 'purge', status: 'succeeded', figures: { files: 1, backupExpiresAt: null } }); // purgeBackupExpire unset: never
     expect(existsSync(`${dir}/logs/old.log`)).toBe(false);
     expect(existsSync(`${dir}/logs/new.log`)).toBe(true);
     expect((await t.as.viewer.get('/api/v1/databases/docs/purge/progress')).json).toEqual([]);
     expect((await t.as.admin.delete(`/api/v1/databases/docs/purge/rules/${rules[0]!.id}`)).status).toBe(204);
     expect((await t.as.admin.delete(`/api/v1/databases/docs/purge/rules/${rules[0]!.id}`)).status).toBe(404);
     expect((await t.as.admin.put('/api/v1/databases/docs/purge/start')).status).toBe(404);
+  });
+
+  it("a purge's backup expires as the database's purgeBackupExpire says, counted from the start of the purge", async () => {
+    const dir = t.scratch.path('docs');
+    mkdirSync(`${dir}/logs`, { recursive: true });
+    writeFileSync(`${dir}/logs/stale.log`, 'stale\n');
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    utimesSync(`${dir}/logs/stale.log`, old, old);
+    expect((await t.as.admin.post('/api/v1/databases/docs/purge/rules', { glob: 'logs/*.log', olderThan: '30d' })).status).toBe(201);
+    updatePurgeSettings(t.catalog, 'docs', { purgeBackupExpire: '2w' });
+    expect((await t.as.viewer.get('/api/v1/databases/docs')).json).toMatchObject({ settings: { purgeBackupExpire: '2w' } });
+
+    const r = await t.as.admin.put('/api/v1/databases/docs/purge/start', { body: {} });
+    expect(r.status, r.text).toBe(202);
+    const { end } = await follow(t.as.viewer, JobSchema.parse(r.json).id);
+    expect(end).toMatchObject({ kind: 'purge', status: 'succeeded', figures: { files: 1 } });
+    const backups = z.array(BackupSchema).parse((await t.as.viewer.get('/api/v1/databases/docs/backups')).json);
+    const taken = backups.find((b) => b.id === end.figures['backup'])!;
+    expect(taken.expiresAt).toBe(end.figures['backupExpiresAt']);
+    // The purge started after its job and before its backup: two weeks after that moment.
+    const from = Date.parse(taken.expiresAt!) - 14 * 86_400_000;
+    expect(from).toBeGreaterThanOrEqual(Date.parse(end.startedAt));
+    expect(from).toBeLessThanOrEqual(Date.parse(taken.startedAt));
+    expect(existsSync(`${dir}/logs/stale.log`)).toBe(false);
+
+    updatePurgeSettings(t.catalog, 'docs', { purgeBackupExpire: 'never' });
+    const rules = (await t.as.viewer.get('/api/v1/databases/docs/purge/rules')).json as Array<{ id: number }>;
+    for (const rule of rules) expect((await t.as.admin.delete(`/api/v1/databases/docs/purge/rules/${rule.id}`)).status).toBe(204);
   });
 });
 

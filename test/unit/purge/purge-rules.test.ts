@@ -1,5 +1,6 @@
 // Purge rules in the catalog: validated specs, add/list/remove, removal with
-// their database, and the backupBeforePurge setting (on by default).
+// their database, the backupBeforePurge setting (on by default) and the
+// purgeBackupExpire setting (never by default; checked like --expire).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +11,11 @@ import {
   backupBeforePurgeOf,
   listPurgeRules,
   parsePurgeRuleSpec,
+  purgeBackupExpireMsOf,
+  purgeBackupExpireOf,
   removePurgeRule,
   setBackupBeforePurge,
+  updatePurgeSettings,
   type PurgeRuleSpec,
 } from '../../../src/catalog/purge-rules.js';
 
@@ -79,5 +83,37 @@ describe('purge rules in the catalog', () => {
     expect(backupBeforePurgeOf(setBackupBeforePurge(catalog, 'app', false))).toBe(false);
     expect(requireDatabase(catalog, 'app').settings).toEqual({ backupBeforePurge: false });
     expect(backupBeforePurgeOf(setBackupBeforePurge(catalog, 'app', true))).toBe(true);
+  });
+
+  it('purgeBackupExpire is never by default, takes what --expire takes, and refuses anything else unchanged', () => {
+    const app = requireDatabase(catalog, 'app');
+    expect(purgeBackupExpireOf(app)).toBe('never');
+    expect(purgeBackupExpireMsOf(app)).toBeNull();
+
+    const set = updatePurgeSettings(catalog, 'app', { purgeBackupExpire: ' 3d1w ' });
+    expect(purgeBackupExpireOf(set)).toBe('1w 3d');
+    expect(purgeBackupExpireMsOf(set)).toBe(10 * 86_400_000);
+    expect(requireDatabase(catalog, 'app').settings).toEqual({ purgeBackupExpire: '1w 3d' });
+
+    for (const bad of ['2x', '', '-1d', '0m', '1.5d', 'forever']) {
+      expect(() => updatePurgeSettings(catalog, 'app', { purgeBackupExpire: bad, backupBeforePurge: false }), bad).toThrow(
+        expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/^invalid duration/) }),
+      );
+    }
+    expect(requireDatabase(catalog, 'app').settings).toEqual({ purgeBackupExpire: '1w 3d' });
+
+    const both = updatePurgeSettings(catalog, 'app', { purgeBackupExpire: 'NEVER', backupBeforePurge: false });
+    expect(both.settings).toEqual({ purgeBackupExpire: 'never', backupBeforePurge: false });
+    expect(purgeBackupExpireMsOf(both)).toBeNull();
+    expect(() => updatePurgeSettings(catalog, 'nope', { purgeBackupExpire: '2w' })).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+  });
+
+  it('a damaged purgeBackupExpire in the catalog is CORRUPT and says how to set it again', () => {
+    for (const value of ['2x', 14]) {
+      catalog.db.prepare("UPDATE databases SET settings = json_object('purgeBackupExpire', json(?)) WHERE name = 'app'").run(JSON.stringify(value));
+      expect(() => purgeBackupExpireMsOf(requireDatabase(catalog, 'app'))).toThrow(
+        expect.objectContaining({ code: 'CORRUPT', message: expect.stringMatching(/arca purge settings app --backup-expire 2w/) }),
+      );
+    }
   });
 });
