@@ -29,12 +29,19 @@ import { runOnPool } from '../../common/run-on-pool.js';
 import { databaseOf, hostOf, normalizeMysqlUrl, redactUrl } from './mysql-url.js';
 
 const RESTORE_JOBS = 2;
+/**
+ * The scratch database is ours alone, so a wait for a metadata lock there is
+ * a server-side deadlock: fail after 5 minutes (the server's default is a day).
+ */
+const RESTORE_LOCK_WAIT = 'SET SESSION lock_wait_timeout = 300';
+
 const LOAD_SETTINGS = [
   "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION'",
   "SET SESSION time_zone = '+00:00'",
   'SET SESSION foreign_key_checks = 0',
   'SET SESSION unique_checks = 0',
   'SET SESSION net_read_timeout = 3600',
+  RESTORE_LOCK_WAIT,
 ];
 
 async function readAll(reader: BlobReader, node: TreeNode): Promise<Buffer> {
@@ -81,7 +88,7 @@ export async function restoreMysql(ctx: SourceRestoreContext): Promise<SourceRes
     if (count !== null && count > 0 && !ctx.force) {
       throw new ArcaError('CONFLICT', `database "${dbName}" on ${hostOf(target)} already holds ${count} object${count === 1 ? '' : 's'}; use --force to replace it`);
     }
-    for (const s of ["SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'", "SET SESSION time_zone = '+00:00'", 'SET SESSION foreign_key_checks = 0']) {
+    for (const s of ["SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'", "SET SESSION time_zone = '+00:00'", 'SET SESSION foreign_key_checks = 0', RESTORE_LOCK_WAIT]) {
       await query(admin, s);
     }
     await query(admin, `CREATE DATABASE ${quoteIdent(scratch)}${charsetClause(catalog)}`).catch((err: unknown) => {
@@ -115,15 +122,26 @@ export async function restoreMysql(ctx: SourceRestoreContext): Promise<SourceRes
       async (conn, job) => {
         throwIfAborted(ctx.signal, 'restore');
         await loadTable(conn, scratch, job.table, ctx.reader, job.node, expected.get(job.table.name), onBytes);
-        // A bulk load may reserve auto-increment values past the source's counter: set it back.
-        const counter = /\) ENGINE=\S+ AUTO_INCREMENT=(\d+)/.exec(job.table.createSql)?.[1];
-        if (counter) await query(conn, `ALTER TABLE ${quoteIdent(job.table.name)} AUTO_INCREMENT = ${counter}`);
         state.files++;
       },
       () => void killQueries(target, workers),
     );
     throwIfAborted(ctx.signal, 'restore');
     await Promise.all(workers.splice(0).map((w) => close(w)));
+    // A bulk load may reserve auto-increment values past the source's counter:
+    // set them back once every table is loaded, one table after the other.
+    // Two such ALTERs at once on tables linked by a foreign key (Sakila's
+    // store and staff) deadlocked in MariaDB 10.11, each waiting for the
+    // other's metadata lock, with no deadlock error: the restore hung.
+    for (const t of catalog.tables) {
+      throwIfAborted(ctx.signal, 'restore');
+      const counter = /\) ENGINE=\S+ AUTO_INCREMENT=(\d+)/.exec(t.createSql)?.[1];
+      if (counter) {
+        await query(admin, `ALTER TABLE ${quoteIdent(t.name)} AUTO_INCREMENT = ${counter}`).catch((err: unknown) => {
+          throw stepError(`setting the auto-increment counter of ${t.name}`, err);
+        });
+      }
+    }
 
     // The swap: from here on a failure drops what reached the target.
     targetTouched = true;
