@@ -57,9 +57,7 @@ export const StartBackupBody = z.strictObject(
     volume: nameSchema('volume').optional().describe('default: the only registered volume'),
     level: z.number({ error: 'level must be a number' }).int('level must be a whole number').min(0, 'level must be 0-9').max(9, 'level must be 0-9').optional().describe('0 = full (default), 1-9 = incremental'),
     expire: expire.optional().describe('when the backup may be pruned (default: never)'),
-    maxDuration: maxDurationText
-      .optional()
-      .describe('stop the backup when it runs longer (the job ends aborted, nothing listed), like `arca backup --max-duration`: "30m", "2h", "1h 30m", "90s"'),
+    maxDuration: maxDurationText.optional().describe(`${GUARD_RAIL_TEXT.maxDuration}; the job ends aborted`),
     rateLimit: rateLimitText.optional().describe(GUARD_RAIL_TEXT.rateLimit),
     jobs: jobsCount.optional().describe(GUARD_RAIL_TEXT.jobs),
   },
