@@ -15,6 +15,7 @@ import { driverFor } from '../sources/index.js';
 import { chooseParent, toBackupInfo } from './backup-info.js';
 import { ProgressMeter } from './progress-meter.js';
 import { TokenBucket } from '../common/rate-limit.js';
+import type { MaxDuration } from '../common/guard-rails.js';
 import type { BackupInfo, DatabaseRef, JobContext } from './types.js';
 import type { OpenVolume } from './volume-service.js';
 
@@ -24,7 +25,7 @@ export interface BackupOptions extends JobContext {
   level: number;
   expiresAt: Date | null;
   /** Stop (ABORTED, nothing listed) when the backup runs longer; `label` is how the user wrote it. */
-  maxDuration?: { ms: number; label: string };
+  maxDuration?: MaxDuration;
   /** Parallel connections for sources that can use them (PostgreSQL); the source's default otherwise. */
   jobs?: number;
   /** Bytes per second read from the source, for sources that honour it (files). */
