@@ -154,7 +154,7 @@ function purgeReport(result: PurgeResult, backupBefore: boolean): string {
     ],
     rows,
   );
-  const what = files ? `${result.files} files (${formatBytes(result.bytes)})` : `${result.rows} rows`;
+  const what = files ? `${result.files} ${result.files === 1 ? 'file' : 'files'} (${formatBytes(result.bytes)})` : `${result.rows} ${result.rows === 1 ? 'row' : 'rows'}`;
   if (result.dryRun) return `${table}dry run: the purge of ${result.database} would delete ${what}; nothing was deleted`;
   const expires = result.backupExpiresAt === null ? 'never expires' : `expires at ${formatTimestamp(result.backupExpiresAt)}`;
   const backup = result.backup

@@ -239,7 +239,7 @@ describe('arca purge (PostgreSQL)', () => {
     // The human report says when it expires; back to never, it says so.
     await sql(db, "INSERT INTO events (at, level, note) VALUES (now() - interval '200 days', 'debug', 'x')");
     const human = await arcaOk(['purge', 'app-exp'], home.opts);
-    expect(human.stdout).toMatch(/deleted 1 rows of app-exp in 1 batch, after backup [0-9a-f]{12} \([0-9a-f]{32}\), which expires at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
+    expect(human.stdout).toMatch(/deleted 1 row of app-exp in 1 batch, after backup [0-9a-f]{12} \([0-9a-f]{32}\), which expires at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
     expect(json<{ purgeBackupExpire: string }>((await arcaOk(['purge', 'settings', 'app-exp', '--backup-expire', 'Never', '--json'], home.opts)).stdout).purgeBackupExpire).toBe('never');
     await sql(db, "INSERT INTO events (at, level, note) VALUES (now() - interval '200 days', 'debug', 'x')");
     const never = await arcaOk(['purge', 'app-exp'], home.opts);
