@@ -99,7 +99,11 @@ describe('sqlite driver', () => {
     const second = await runBackup({ volume: await reopen(vol), database, level: 0, expiresAt: null });
     const ratio = second.bytesAdded / first.bytesAdded;
     console.log(`sqlite dedup: first backup added ${first.bytesAdded} B, second after 5 changed rows added ${second.bytesAdded} B (${(ratio * 100).toFixed(2)}%)`);
-    expect(ratio).toBeLessThan(0.02);
+    // About six pages change (five rows and the header), each costing the one or two
+    // chunks around it (~16 KiB each): 0.5–1.4% in most runs, 2.4% seen once (chunk
+    // boundaries follow the volume's random keys). 5% would take six chunks near the
+    // 64 KiB maximum at once; a copy without dedup adds 100%.
+    expect(ratio).toBeLessThan(0.05);
   });
 
   it('restores over an existing database only with force, and no stale -wal of the old one survives', async () => {
