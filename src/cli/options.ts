@@ -4,7 +4,7 @@
 // and the API). Parsers used by commander throw InvalidArgumentError (exit 2
 // with commander's "option … is invalid").
 import { isAbsolute, resolve } from 'node:path';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { ArcaError, errorMessage } from '../errors.js';
 import { parseDuration } from '../common/duration.js';
 import {
@@ -159,3 +159,20 @@ export const GUARD_RAIL_HELP = {
   rateLimit: 'read at most this much per second from the source, e.g. "20MB/s", "500KiB/s" (directories and database dumps alike)',
   noNice: 'keep normal CPU and I/O priority (by default the backup and its dump tools run at nice 10, idle I/O)',
 } as const;
+
+/**
+ * Adds the guard-rail options of `arca backup` to a command (`arca backup`,
+ * `arca schedule add`, the remote `backup`): --max-duration, --jobs (with
+ * `jobsDefault`, else left out when not given), --rate-limit (as bytes per
+ * second, or as typed with `rate: 'text'` for what is stored or sent on) and,
+ * unless `nice: false`, --no-nice.
+ */
+export function addGuardRailOptions(cmd: Command, how: { rate: 'bytes' | 'text'; jobsDefault?: number; nice: boolean }): Command {
+  cmd.option('--max-duration <duration>', GUARD_RAIL_HELP.maxDuration, parseMaxDuration);
+  if (how.jobsDefault === undefined) cmd.option('--jobs <n>', GUARD_RAIL_HELP.jobs, parseJobs);
+  else cmd.option('--jobs <n>', GUARD_RAIL_HELP.jobs, parseJobs, how.jobsDefault);
+  if (how.rate === 'text') cmd.option('--rate-limit <rate>', GUARD_RAIL_HELP.rateLimit, rateLimitText);
+  else cmd.option('--rate-limit <rate>', GUARD_RAIL_HELP.rateLimit, parseRateLimit);
+  if (how.nice) cmd.option('--no-nice', GUARD_RAIL_HELP.noNice);
+  return cmd;
+}

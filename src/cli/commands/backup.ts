@@ -9,17 +9,7 @@ import { lowerOwnPriority } from '../../common/priority.js';
 import { requireDatabase } from '../../catalog/index.js';
 import { runBackup } from '../../jobs/index.js';
 import type { ContextFactory } from '../context.js';
-import {
-  expiresAtFrom,
-  GUARD_RAIL_HELP,
-  parseExpire,
-  parseJobs,
-  parseLevel,
-  parseMaxDuration,
-  parseRateLimit,
-  type ExpireOption,
-  type MaxDurationOption,
-} from '../options.js';
+import { addGuardRailOptions, expiresAtFrom, parseExpire, parseLevel, type ExpireOption, type MaxDurationOption } from '../options.js';
 import { backupFigures, shortId } from '../output.js';
 import { openChosenVolume } from '../volumes.js';
 
@@ -34,17 +24,14 @@ interface BackupOptions {
 }
 
 export function registerBackupCommand(program: Command, contextOf: ContextFactory): void {
-  program
+  const command = program
     .command('backup')
     .description('back up a registered database; prints the backup id')
     .argument('<name>', 'the database')
     .option('--volume <volume>', 'the volume (may be left out when only one is registered)')
     .option('--level <n>', '0 = full, 1-9 = incremental against the newest backup of a lower level', parseLevel, 0)
-    .option('--expire <duration>', 'when the backup may be pruned: "1w 3d", "12h", "30m" or never', parseExpire)
-    .option('--max-duration <duration>', GUARD_RAIL_HELP.maxDuration, parseMaxDuration)
-    .option('--jobs <n>', GUARD_RAIL_HELP.jobs, parseJobs, 2)
-    .option('--rate-limit <rate>', GUARD_RAIL_HELP.rateLimit, parseRateLimit)
-    .option('--no-nice', GUARD_RAIL_HELP.noNice)
+    .option('--expire <duration>', 'when the backup may be pruned: "1w 3d", "12h", "30m" or never', parseExpire);
+  addGuardRailOptions(command, { rate: 'bytes', jobsDefault: 2, nice: true })
     .action(async (name: string, opts: BackupOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       if (opts.nice) lowerOwnPriority();

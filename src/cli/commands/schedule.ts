@@ -32,16 +32,7 @@ import {
   zonedIso,
 } from '../../scheduler/index.js';
 import type { CliContext, ContextFactory } from '../context.js';
-import {
-  GUARD_RAIL_HELP,
-  parseExpire,
-  parseJobs,
-  parseLevel,
-  parseMaxDuration,
-  rateLimitText,
-  type ExpireOption,
-  type MaxDurationOption,
-} from '../options.js';
+import { addGuardRailOptions, parseExpire, parseLevel, type ExpireOption, type MaxDurationOption } from '../options.js';
 import { renderTable } from '../output.js';
 import { childLauncherOptions } from './scheduler.js';
 
@@ -191,7 +182,7 @@ async function runNow(ctx: CliContext, name: string): Promise<void> {
 export function registerScheduleCommands(program: Command, contextOf: ContextFactory): void {
   const schedule = program.command('schedule').description('cron schedules of backups, prunes, purges and checks');
 
-  schedule
+  const add = schedule
     .command('add')
     .description('add a schedule (cron times are UTC unless --tz names a zone)')
     .argument('<name>', 'a name for the schedule')
@@ -200,11 +191,8 @@ export function registerScheduleCommands(program: Command, contextOf: ContextFac
     .option('--volume <volume>', 'the volume (may be left out when only one is registered)')
     .option('--kind <kind>', 'backup, prune, purge or check', kindOption, 'backup' as ScheduleKind)
     .option('--level <n>', 'backup level: 0 = full, 1-9 = incremental', parseLevel)
-    .option('--expire <duration>', 'expiry of the backups it takes: "1w 3d", "12h", "30m" or never', parseExpire)
-    .option('--max-duration <duration>', GUARD_RAIL_HELP.maxDuration, parseMaxDuration)
-    .option('--rate-limit <rate>', GUARD_RAIL_HELP.rateLimit, rateLimitText)
-    .option('--jobs <n>', GUARD_RAIL_HELP.jobs, parseJobs)
-    .option('--no-nice', GUARD_RAIL_HELP.noNice)
+    .option('--expire <duration>', 'expiry of the backups it takes: "1w 3d", "12h", "30m" or never', parseExpire);
+  addGuardRailOptions(add, { rate: 'text', nice: true })
     .option('--tz <zone>', 'the IANA time zone the cron times are in, e.g. Europe/Berlin', 'UTC')
     .action((name: string, opts: AddOptions, cmd: Command) => {
       const ctx = contextOf(cmd);

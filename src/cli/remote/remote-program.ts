@@ -18,16 +18,7 @@ import type { ProgressView } from '../../jobs/progress-view.js';
 import { errorReport, exitCodeFor, EXIT_OK } from '../exit.js';
 import { listenForStop } from '../stop-signals.js';
 import type { Io, StopSignal } from '../io.js';
-import {
-  GUARD_RAIL_HELP,
-  parseExpire,
-  parseJobs,
-  parseLevel,
-  parseMaxDuration,
-  rateLimitText,
-  type ExpireOption,
-  type MaxDurationOption,
-} from '../options.js';
+import { addGuardRailOptions, parseExpire, parseLevel, type ExpireOption, type MaxDurationOption } from '../options.js';
 import { backupsTable, databasesTable, Output, shortId, sortBackups } from '../output.js';
 import { ProgressLine } from '../progress.js';
 import { jobsTable, progressText } from '../commands/jobs.js';
@@ -159,16 +150,14 @@ function register(program: Command, remote: () => Remote): void {
       r.output.result(shown, () => (shown.length === 0 ? `no backups${name === undefined ? '' : ` of ${name}`}` : backupsTable(shown, { showVolume: volumes.size > 1 })));
     });
 
-  program
+  const backup = program
     .command('backup')
     .description('back up a registered database on the server; prints the backup id')
     .argument('<name>', 'the database')
     .option('--volume <volume>', 'the volume (may be left out when only one is registered)')
     .option('--level <n>', '0 = full, 1-9 = incremental', parseLevel, 0)
-    .option('--expire <duration>', 'when the backup may be pruned: "1w 3d", "12h", "30m" or never', parseExpire)
-    .option('--max-duration <duration>', GUARD_RAIL_HELP.maxDuration, parseMaxDuration)
-    .option('--jobs <n>', GUARD_RAIL_HELP.jobs, parseJobs, 2)
-    .option('--rate-limit <rate>', GUARD_RAIL_HELP.rateLimit, rateLimitText)
+    .option('--expire <duration>', 'when the backup may be pruned: "1w 3d", "12h", "30m" or never', parseExpire);
+  addGuardRailOptions(backup, { rate: 'text', jobsDefault: 2, nice: false })
     // Accepted only to be refused with a reason (commander would say "unknown option").
     .addOption(new Option('--no-nice').hideHelp())
     .action(async (name: string, opts: RemoteBackupOptions, cmd: Command) => {
