@@ -14,7 +14,7 @@
 // the purge engines (src/jobs/purge/), not here.
 import { z } from 'zod';
 import { ArcaError } from '../errors.js';
-import { formatDurationSpec, parseDuration } from '../common/duration.js';
+import { canonicalExpiry, parseExpiry } from '../common/duration.js';
 import { guard, type Catalog } from './catalog.js';
 import { requireDatabase, updateDatabaseSettings, type DatabaseRecord, type DatabaseSettings } from './databases.js';
 
@@ -143,10 +143,7 @@ export const PURGE_BACKUP_NEVER = 'never';
  * length (null: never). USAGE otherwise.
  */
 export function parsePurgeBackupExpire(text: string): { expire: string; ms: number | null } {
-  const trimmed = text.trim();
-  if (trimmed.toLowerCase() === PURGE_BACKUP_NEVER) return { expire: PURGE_BACKUP_NEVER, ms: null };
-  const ms = parseDuration(trimmed);
-  return { expire: formatDurationSpec(ms), ms };
+  return { expire: canonicalExpiry(text), ms: parseExpiry(text) };
 }
 
 /** When the backup a purge of this database takes first expires, as written ("2w", or "never": the default). */

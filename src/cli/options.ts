@@ -6,7 +6,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ArcaError, errorMessage } from '../errors.js';
-import { parseDuration } from '../common/duration.js';
+import { parseExpiry } from '../common/duration.js';
 import {
   MAX_JOBS,
   parseJobs as parseJobsValue,
@@ -30,14 +30,7 @@ export function parseLevel(value: string): number {
 export type ExpireOption = number | 'never';
 
 /** `--expire D`: a duration in ms, or 'never'. */
-export function parseExpire(value: string): ExpireOption {
-  if (value.trim().toLowerCase() === 'never') return 'never';
-  try {
-    return parseDuration(value);
-  } catch (err) {
-    throw new InvalidArgumentError(errorMessage(err));
-  }
-}
+export const parseExpire = forCommander((value: string): ExpireOption => parseExpiry(value) ?? 'never');
 
 /** When a backup taken at `now` with `--expire` expires (null: never). */
 export function expiresAtFrom(expire: ExpireOption | undefined, now: Date): Date | null {

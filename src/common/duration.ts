@@ -86,6 +86,18 @@ export function formatDurationSpec(ms: number): string {
  * counted from `now` ("1w 3d", "12h") or "never" (null). USAGE otherwise.
  */
 export function expiryFrom(text: string, now: Date): Date | null {
+  const ms = parseExpiry(text);
+  return ms === null ? null : new Date(now.getTime() + ms);
+}
+
+/** An expiry as users write it: its length in ms, or null for "never" (any case). USAGE otherwise. */
+export function parseExpiry(text: string): number | null {
   if (text.trim().toLowerCase() === 'never') return null;
-  return new Date(now.getTime() + parseDuration(text));
+  return parseDuration(text);
+}
+
+/** An expiry in the form it is stored (schedules, database settings): "never" or the canonical "1w 3d". USAGE otherwise. */
+export function canonicalExpiry(text: string): string {
+  const ms = parseExpiry(text);
+  return ms === null ? 'never' : formatDurationSpec(ms);
 }

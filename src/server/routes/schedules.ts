@@ -5,7 +5,7 @@
 // changes up within 30 s.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { formatDurationSpec, parseDuration } from '../../common/duration.js';
+import { canonicalExpiry } from '../../common/duration.js';
 import { addSchedule, listSchedules, removeSchedule, requireSchedule, type ScheduleRecord } from '../../catalog/schedules.js';
 import { prepareSchedule } from '../../scheduler/schedule-spec.js';
 import { ScheduleTiming } from '../../scheduler/schedule-timing.js';
@@ -64,7 +64,7 @@ export function registerScheduleRoutes(app: FastifyInstance, ctx: ServerContext)
     response: ScheduleView,
     errors: [404, 409],
     handle: ({ body }) => {
-      const expire = body.expire === undefined ? undefined : body.expire.trim().toLowerCase() === 'never' ? 'never' : formatDurationSpec(parseDuration(body.expire));
+      const expire = body.expire === undefined ? undefined : canonicalExpiry(body.expire);
       const spec = prepareSchedule(catalog, {
         name: body.name,
         kind: body.kind ?? 'backup',
