@@ -22,7 +22,7 @@ export function runTool(
     code?: 'SOURCE' | 'USAGE';
     keepStdout?: boolean;
     stdinFile?: string;
-    /** Bytes of stdinFile the tool has read so far, about every second (Linux). */
+    /** Bytes of stdinFile the tool has read so far, about every second (Linux); never less than reported before. */
     onStdinRead?: (bytes: number) => void;
   },
 ): Promise<ToolResult> {
@@ -48,11 +48,15 @@ export function runTool(
       if (opts.keepStdout && stdout.length < 1_000_000) stdout += s;
     });
     const pid = child.pid;
+    // Only a larger offset is reported: a tool that seeks back (pg_restore jumping to a data block) must not move progress back.
+    let furthest = 0;
     const watch =
       opts.onStdinRead && typeof stdin === 'number' && pid !== undefined && process.platform === 'linux'
         ? setInterval(() => {
             const read = stdinOffset(pid);
-            if (read !== null) opts.onStdinRead!(read);
+            if (read === null || read <= furthest) return;
+            furthest = read;
+            opts.onStdinRead!(read);
           }, 1000)
         : undefined;
     watch?.unref();

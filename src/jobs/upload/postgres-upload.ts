@@ -95,21 +95,11 @@ export async function restorePostgresExport(
       });
     } else {
       // The archive on stdin too (pg_restore reads stdin when given no file; a file there is seekable,
-      // so it can still jump to data blocks), so its progress can be followed. A seek back must not
-      // move the progress back: only a larger offset is reported.
-      let furthest = 0;
+      // so it can still jump to data blocks), so its progress can be followed.
       await runTool(pgTool('pg_restore'), ['--exit-on-error', '--single-transaction', '--no-owner', dbnameArg], {
         env,
         stdinFile: file,
-        ...(onRead
-          ? {
-              onStdinRead: (n: number) => {
-                if (n <= furthest) return;
-                furthest = n;
-                onRead(n);
-              },
-            }
-          : {}),
+        ...(onRead ? { onStdinRead: onRead } : {}),
         ...(signal ? { signal } : {}),
         step: 'loading the uploaded archive (pg_restore)',
       });

@@ -23,6 +23,16 @@ describe.runIf(process.platform === 'linux')('runTool stdin progress', () => {
     expect(seen.every((n) => n >= 0 && n <= 4 << 20)).toBe(true);
   });
 
+  it('never reports less than before when the tool seeks back in its stdin file', async () => {
+    const file = scratch.path('seek.dump');
+    writeFileSync(file, Buffer.alloc(2 << 20, 0x62));
+    const seen: number[] = [];
+    // Reads 1 MiB, waits to be polled, seeks back to the start (as pg_restore jumps to a data block), waits again.
+    const script = 'import os, time\nn = 0\nwhile n < 1 << 20: n += len(os.read(0, (1 << 20) - n))\ntime.sleep(1.5)\nos.lseek(0, 0, 0)\ntime.sleep(1.5)\n';
+    await runTool('python3', ['-c', script], { step: 'test', stdinFile: file, onStdinRead: (n) => seen.push(n) });
+    expect(seen).toEqual([1 << 20]);
+  });
+
   it('a tool that fails: its stderr becomes the error', async () => {
     const file = scratch.path('small.sql');
     writeFileSync(file, 'hello\n');
