@@ -34,6 +34,14 @@ async function follow(client: ApiClient, id: number): Promise<{ events: ReturnTy
   return { events, end: JobSchema.parse(last.data) };
 }
 
+type OpenApiDoc = { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>> };
+
+/** The served OpenAPI document, and the JSON request-body schema of one operation in it. */
+async function requestSchema(path: string, method: string): Promise<{ doc: OpenApiDoc; schema: unknown }> {
+  const doc = (await t.as.viewer.get('/openapi.json')).json as OpenApiDoc;
+  return { doc, schema: doc.paths[path]![method]!.requestBody!.content['application/json']!.schema };
+}
+
 async function startBackup(body: object = {}): Promise<Job> {
   const r = await t.as.operator.put('/api/v1/databases/docs/backups/start', { body });
   expect(r.status, r.text).toBe(202);
@@ -122,8 +130,7 @@ describe('backups as jobs', () => {
     }
     expect(await newest()).toBe(before);
 
-    const doc = (await t.as.viewer.get('/openapi.json')).json as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>> };
-    const schema = doc.paths['/api/v1/databases/{db}/backups/start']!['put']!.requestBody!.content['application/json']!.schema;
+    const { schema } = await requestSchema('/api/v1/databases/{db}/backups/start', 'put');
     expect(schema).toMatchObject({
       additionalProperties: false,
       properties: {
@@ -304,8 +311,7 @@ describe('schedules and purge', () => {
     expect(errorOf(check).message).toBe('--jobs applies to backup schedules only, not to a check schedule');
     expect((await t.as.viewer.get('/api/v1/schedules/bad')).status).toBe(404);
 
-    const doc = (await t.as.viewer.get('/openapi.json')).json as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>> };
-    const schema = doc.paths['/api/v1/schedules']!['post']!.requestBody!.content['application/json']!.schema;
+    const { doc, schema } = await requestSchema('/api/v1/schedules', 'post');
     expect(schema).toMatchObject({
       additionalProperties: false,
       properties: {
