@@ -4,6 +4,10 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Every test, and every CLI it starts, uses the native content addon and
+    // fails if it is not built (src/content/native.ts); the JavaScript code it
+    // stands for is tested by name (native.test.ts, chunker.test.ts).
+    env: { ARCA_NATIVE: 'require' },
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000 } },
       {

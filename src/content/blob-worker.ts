@@ -5,7 +5,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { ArcaError, isArcaError } from '../errors.js';
-import { BLOB_ID_BYTES, blobId, openBlob, sealBlobInto } from './blob-codec.js';
+import { BLOB_ID_BYTES, BlobCodec } from './blob-codec.js';
 import { KnownIds } from './known-ids.js';
 import { lowerCurrentThread } from '../common/priority.js';
 import { SlotViews } from './batch-slots.js';
@@ -21,7 +21,7 @@ interface Init {
 
 const init = workerData as Init;
 if (init.nice !== null) lowerCurrentThread(init.nice);
-const keys = { encKey: Buffer.from(init.encKey), idKey: Buffer.from(init.idKey) };
+const codec = new BlobCodec({ encKey: Buffer.from(init.encKey), idKey: Buffer.from(init.idKey) }, init.zstdLevel);
 const slots = new SlotViews();
 let known: KnownIds | undefined;
 
@@ -29,14 +29,13 @@ let known: KnownIds | undefined;
 function runItem(item: BatchItem, data: Buffer, out: Buffer, at: number): [ReplyItem, number] {
   const bytes = data.subarray(item.off, item.off + item.len);
   if (item.op === 'store') {
-    const id = blobId(keys.idKey, bytes);
     if (at + BLOB_ID_BYTES > out.length) throw new ArcaError('INTERNAL', 'blob id does not fit the reply area');
-    out.set(id, at);
-    if (known?.has(id)) return [{ seq: item.seq, ok: true, idOff: at, off: 0, len: -1 }, at + BLOB_ID_BYTES];
-    const len = sealBlobInto(keys.encKey, bytes, init.zstdLevel, out, at + BLOB_ID_BYTES);
+    codec.idInto(bytes, out, at);
+    if (known?.has(out.subarray(at, at + BLOB_ID_BYTES))) return [{ seq: item.seq, ok: true, idOff: at, off: 0, len: -1 }, at + BLOB_ID_BYTES];
+    const len = codec.sealInto(bytes, out, at + BLOB_ID_BYTES);
     return [{ seq: item.seq, ok: true, idOff: at, off: at + BLOB_ID_BYTES, len }, at + BLOB_ID_BYTES + len];
   }
-  const plain = openBlob(keys, data.subarray(item.idOff, item.idOff + BLOB_ID_BYTES), bytes, item.rawLength);
+  const plain = codec.open(data.subarray(item.idOff, item.idOff + BLOB_ID_BYTES), bytes, item.rawLength);
   if (at + plain.length > out.length) throw new ArcaError('INTERNAL', 'opened blob does not fit the reply area');
   out.set(plain, at);
   return [{ seq: item.seq, ok: true, idOff: -1, off: at, len: plain.length }, at + plain.length];

@@ -1,6 +1,8 @@
 // The chunker (format §4 "Chunker"): the gear table, the cut rule against a
 // slow reference written straight from the format text, independence from how
 // the stream is split into buffers, and the streaming helper's memory rules.
+// The Chunker tests run for both scans: the JavaScript one and the native
+// addon's (native.test.ts compares the two on random parameters).
 
 import { createCipheriv, createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +17,7 @@ import {
   type ChunkerParams,
 } from '../../../src/content/chunker.js';
 import { gearTable } from '../../../src/content/gear.js';
+import { nativeContent, type NativeContent } from '../../../src/content/native.js';
 import { mulberry32 } from '../../../src/common/prng.js';
 
 /** Deterministic pseudo-random bytes: the AES-256-CTR keystream of a seed. */
@@ -56,9 +59,15 @@ function referenceLengths(data: Uint8Array, p: ChunkerParams, gear: Uint32Array)
   return out;
 }
 
+/** The scans under test; vitest runs with ARCA_NATIVE=require, so the native one is there. */
+const SCANS: Array<[string, NativeContent | null]> = [
+  ['JavaScript', null],
+  ['native', nativeContent()],
+];
+
 /** Chunk lengths from feeding `data` in pieces of the given sizes. */
-function feedLengths(data: Uint8Array, p: ChunkerParams, gear: Uint32Array, sizes: () => number): number[] {
-  const c = new Chunker(p, gear);
+function feedLengths(data: Uint8Array, p: ChunkerParams, gear: Uint32Array, sizes: () => number, native: NativeContent | null = null): number[] {
+  const c = new Chunker(p, gear, { native });
   const out: number[] = [];
   let last = 0;
   let off = 0;
@@ -183,25 +192,27 @@ const PINNED = {
   lengthsSha256: '35696596d3ea9b24889969527bc59c8071165c2e7f35cf28103ce5a6bbf0867c',
 };
 
-describe('Chunker', () => {
+describe.each(SCANS)('Chunker, %s scan', (_name, native) => {
+  const lengths = (data: Uint8Array, p: ChunkerParams, gear: Uint32Array, sizes: () => number): number[] => feedLengths(data, p, gear, sizes, native);
+
   it('cuts exactly where the format definition says', () => {
     // Random data, a long run of one byte (exercises max cuts), repetitive text.
     const text = Buffer.from('1\tdeadbeef\tmalicious\t{"score": 0.25}\n'.repeat(3000));
     const data = Buffer.concat([bytes(300_000, 7), Buffer.alloc(20_000, 0x41), text, bytes(5_000, 8)]);
     const want = referenceLengths(data, SMALL, GEAR);
-    expect(feedLengths(data, SMALL, GEAR, () => data.length)).toEqual(want);
+    expect(lengths(data, SMALL, GEAR, () => data.length)).toEqual(want);
     expect(want.some((l) => l === SMALL.max)).toBe(true);
     for (const normalization of [0, 1, 3]) {
       const p = { ...SMALL, normalization };
-      expect(feedLengths(data, p, GEAR, () => 4099)).toEqual(referenceLengths(data, p, GEAR));
+      expect(lengths(data, p, GEAR, () => 4099)).toEqual(referenceLengths(data, p, GEAR));
     }
     const odd = { ...SMALL, min: 100, max: 3000 };
-    expect(feedLengths(data, odd, GEAR, () => 777)).toEqual(referenceLengths(data, odd, GEAR));
+    expect(lengths(data, odd, GEAR, () => 777)).toEqual(referenceLengths(data, odd, GEAR));
   });
 
   it('is deterministic and reusable after finish()', () => {
     const data = bytes(2_000_000, 2);
-    const c = new Chunker(DEFAULT_CHUNKER_PARAMS, GEAR);
+    const c = new Chunker(DEFAULT_CHUNKER_PARAMS, GEAR, { native });
     const first = c.feed(data);
     const rest = c.finish();
     expect(c.pendingBytes).toBe(0);
@@ -212,25 +223,25 @@ describe('Chunker', () => {
 
   it('finds the same cuts however the stream is split into buffers', () => {
     const data = bytes(1_500_000, 3);
-    const whole = feedLengths(data, SMALL, GEAR, () => data.length);
+    const whole = lengths(data, SMALL, GEAR, () => data.length);
     const rnd = prng(42);
-    expect(feedLengths(data, SMALL, GEAR, () => 1)).toEqual(whole);
-    expect(feedLengths(data, SMALL, GEAR, () => 1 + Math.floor(rnd() * 40))).toEqual(whole);
-    expect(feedLengths(data, SMALL, GEAR, () => 1 + Math.floor(rnd() * 20_000))).toEqual(whole);
+    expect(lengths(data, SMALL, GEAR, () => 1)).toEqual(whole);
+    expect(lengths(data, SMALL, GEAR, () => 1 + Math.floor(rnd() * 40))).toEqual(whole);
+    expect(lengths(data, SMALL, GEAR, () => 1 + Math.floor(rnd() * 20_000))).toEqual(whole);
     // Mixed, around the interesting sizes (min − 32, min, avg, max).
     const sizes = [1, 2, 31, 32, 33, 223, 224, 255, 256, 1023, 1024, 1025, 4095, 4096, 4097, 65536];
-    expect(feedLengths(data, SMALL, GEAR, () => sizes[Math.floor(rnd() * sizes.length)]!)).toEqual(whole);
+    expect(lengths(data, SMALL, GEAR, () => sizes[Math.floor(rnd() * sizes.length)]!)).toEqual(whole);
     const big = bytes(6_000_000, 4);
-    const bigWhole = feedLengths(big, DEFAULT_CHUNKER_PARAMS, GEAR, () => big.length);
-    expect(feedLengths(big, DEFAULT_CHUNKER_PARAMS, GEAR, () => 1 + Math.floor(rnd() * 300_000))).toEqual(bigWhole);
-    expect(feedLengths(big.subarray(0, 700_000), DEFAULT_CHUNKER_PARAMS, GEAR, () => 1)).toEqual(
-      feedLengths(big.subarray(0, 700_000), DEFAULT_CHUNKER_PARAMS, GEAR, () => 700_000),
+    const bigWhole = lengths(big, DEFAULT_CHUNKER_PARAMS, GEAR, () => big.length);
+    expect(lengths(big, DEFAULT_CHUNKER_PARAMS, GEAR, () => 1 + Math.floor(rnd() * 300_000))).toEqual(bigWhole);
+    expect(lengths(big.subarray(0, 700_000), DEFAULT_CHUNKER_PARAMS, GEAR, () => 1)).toEqual(
+      lengths(big.subarray(0, 700_000), DEFAULT_CHUNKER_PARAMS, GEAR, () => 700_000),
     );
   });
 
   it('keeps every chunk within [min, max] except the last, near the target average', () => {
     const data = bytes(8_000_000, 5);
-    const lens = feedLengths(data, DEFAULT_CHUNKER_PARAMS, GEAR, () => 1 << 20);
+    const lens = lengths(data, DEFAULT_CHUNKER_PARAMS, GEAR, () => 1 << 20);
     const { min, avg, max } = DEFAULT_CHUNKER_PARAMS;
     for (const l of lens.slice(0, -1)) {
       expect(l).toBeGreaterThanOrEqual(min);
@@ -244,8 +255,8 @@ describe('Chunker', () => {
 
   it('depends on the gear key', () => {
     const data = bytes(3_000_000, 6);
-    const a = feedLengths(data, DEFAULT_CHUNKER_PARAMS, gearTable(Buffer.alloc(32, 1)), () => data.length);
-    const b = feedLengths(data, DEFAULT_CHUNKER_PARAMS, gearTable(Buffer.alloc(32, 2)), () => data.length);
+    const a = lengths(data, DEFAULT_CHUNKER_PARAMS, gearTable(Buffer.alloc(32, 1)), () => data.length);
+    const b = lengths(data, DEFAULT_CHUNKER_PARAMS, gearTable(Buffer.alloc(32, 2)), () => data.length);
     expect(a).not.toEqual(b);
     const ends = (ls: number[]) => new Set(ls.map((_, k) => ls.slice(0, k + 1).reduce((x, y) => x + y, 0)));
     const endsB = ends(b);
@@ -255,7 +266,7 @@ describe('Chunker', () => {
 
   it('is pinned for a fixed key, parameters and input (format stability)', () => {
     const data = bytes(1_000_000, 9);
-    const lens = feedLengths(data, SMALL, gearTable(Buffer.alloc(32)), () => data.length);
+    const lens = lengths(data, SMALL, gearTable(Buffer.alloc(32)), () => data.length);
     expect(lens.length).toBe(PINNED.count);
     expect(lens.slice(0, 5)).toEqual(PINNED.first);
     expect(sha(Buffer.from(lens.join(',')))).toBe(PINNED.lengthsSha256);
