@@ -6,6 +6,7 @@
 
 import pg from 'pg';
 import { ArcaError, errorMessage, isArcaError } from '../../errors.js';
+import { pgStream } from './pg-socket.js';
 import { databaseOf, hostOf, redactUrl, userOf } from './pg-url.js';
 
 export type PgClient = pg.Client;
@@ -47,7 +48,7 @@ export function stepError(step: string, err: unknown, code: 'SOURCE' | 'CONFLICT
 }
 
 export async function connect(url: string): Promise<PgClient> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 15_000, application_name: 'arca' });
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 15_000, application_name: 'arca', stream: pgStream });
   client.on('error', () => undefined); // reported through the query that fails
   try {
     await client.connect();

@@ -9,12 +9,15 @@
 // connection stays usable. Abort (signal, or the consumer stopping early)
 // sends a CancelRequest, discards the rest of the copy and rejects at once;
 // the connection becomes usable again when the server has answered.
-// Only for COPY TO; COPY FROM still goes through pg-copy-streams.
+// Only for COPY TO; COPY FROM still goes through pg-copy-streams. On a
+// recycling socket (pg-socket.ts) the reads come as views of the socket's
+// one buffer, so the only copy of the data is the one into the yielded buffers.
 
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type pg from 'pg';
 import { ArcaError } from '../../errors.js';
+import { canReadRaw, setRawReader } from './pg-socket.js';
 
 /** Bytes per yielded buffer (except the last). */
 export const CHUNK_BYTES = 256 * 1024;
@@ -102,12 +105,15 @@ export class CopyOut implements pg.Submittable, AsyncIterable<Buffer> {
   submit(connection: pg.Connection): Error | undefined {
     if (this.failure) return this.failure; // aborted before its turn: nothing sent
     const socket = connection.stream;
-    const listeners = socket.listeners('data') as DataHandler[];
-    if (listeners.length !== 1) return new ArcaError('INTERNAL', `COPY OUT expects one data listener on the pg socket, found ${listeners.length}`);
+    if (canReadRaw(socket)) setRawReader(socket, this.onData);
+    else {
+      const listeners = socket.listeners('data') as DataHandler[];
+      if (listeners.length !== 1) return new ArcaError('INTERNAL', `COPY OUT expects one data listener on the pg socket, found ${listeners.length}`);
+      this.pgHandler = listeners[0]!;
+      socket.removeListener('data', this.pgHandler);
+      socket.on('data', this.onData);
+    }
     this.socket = socket;
-    this.pgHandler = listeners[0]!;
-    socket.removeListener('data', this.pgHandler);
-    socket.on('data', this.onData);
     this.attached = true;
     connection.query(this.text);
     return undefined;
@@ -292,14 +298,18 @@ export class CopyOut implements pg.Submittable, AsyncIterable<Buffer> {
     if (!this.attached) return;
     this.attached = false;
     const socket = this.socket!;
-    const handler = this.pgHandler!;
-    socket.removeListener('data', this.onData);
-    socket.on('data', handler);
+    const handler = this.pgHandler;
+    if (handler) {
+      socket.removeListener('data', this.onData);
+      socket.on('data', handler);
+    } else setRawReader(socket as Socket, undefined);
     if (this.paused) {
       this.paused = false;
       socket.resume();
     }
-    if (rest.length > 0) handler(rest);
+    if (rest.length === 0) return;
+    if (handler) handler(rest);
+    else socket.emit('data', Buffer.from(rest)); // a view of the socket's buffer: pg may keep what it gets
   }
 }
 

@@ -3,12 +3,15 @@
 // across buffers and socket reads, rows larger than a buffer, multibyte UTF-8
 // split), the row count, an empty table, an error in the middle of a copy,
 // an abort in the middle, a consumer that stops early, and the connection
-// staying usable after each.
+// staying usable after each. Everything runs on pg's own socket and on the
+// recycling socket Arca's connections use (pg-socket.ts: views of one read
+// buffer, no 'data' events during the copy).
 
 import { execFileSync } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyOut } from '../../../src/sources/postgres/pg-copy-out.js';
+import { canReadRaw, pgStream } from '../../../src/sources/postgres/pg-socket.js';
 import { createDb, dropScratch, urlOf } from './pg-helpers.js';
 
 const TABLES = String.raw`
@@ -31,7 +34,7 @@ INSERT INTO big SELECT i, repeat(md5(i::text), 8) FROM generate_series(1, 200000
 `;
 
 let db: string;
-let client: pg.Client;
+const clients: Record<'pg' | 'recycling', pg.Client | undefined> = { pg: undefined, recycling: undefined };
 
 function psqlCopy(sql: string): Buffer {
   return execFileSync('psql', ['-X', '-q', '-d', urlOf(db), '-c', `COPY (${sql}) TO STDOUT`], { maxBuffer: 256 << 20 });
@@ -45,18 +48,28 @@ async function collect(it: AsyncIterable<Buffer>): Promise<Buffer[]> {
 
 beforeAll(async () => {
   db = await createDb({ text: TABLES });
-  client = new pg.Client({ connectionString: urlOf(db) });
-  await client.connect();
-  await client.query("SET client_encoding = 'UTF8'");
+  clients.pg = new pg.Client({ connectionString: urlOf(db) });
+  clients.recycling = new pg.Client({ connectionString: urlOf(db), stream: pgStream });
+  for (const c of Object.values(clients)) {
+    await c!.connect();
+    await c!.query("SET client_encoding = 'UTF8'");
+  }
 });
 
 afterAll(async () => {
-  await client.end();
+  for (const c of Object.values(clients)) await c?.end();
   await dropScratch();
 });
 
-describe('CopyOut', () => {
+const socketOf = (c: pg.Client): import('node:net').Socket => (c as unknown as { connection: { stream: import('node:net').Socket } }).connection.stream;
+
+describe.each(['pg', 'recycling'] as const)('CopyOut on the %s socket', (kind) => {
   const HARD = 'SELECT * FROM hard ORDER BY id';
+  let client: pg.Client;
+  beforeAll(() => {
+    client = clients[kind]!;
+    expect(canReadRaw(socketOf(client))).toBe(kind === 'recycling');
+  });
 
   it.each([
     [7, false],
@@ -153,7 +166,7 @@ describe('CopyOut', () => {
   });
 
   it('fails when the connection is lost mid-copy', async () => {
-    const c = new pg.Client({ connectionString: urlOf(db) });
+    const c = new pg.Client({ connectionString: urlOf(db), ...(kind === 'recycling' ? { stream: pgStream } : {}) });
     c.on('error', () => undefined);
     await c.connect();
     const copy = copyOut(c, 'COPY (SELECT * FROM big ORDER BY id) TO STDOUT', { chunkBytes: 8192 });
@@ -165,5 +178,29 @@ describe('CopyOut', () => {
       })(),
     ).rejects.toThrow(/terminated|closed|ended/i);
     await c.end().catch(() => undefined);
+  });
+});
+
+// (On pg's own socket a second 'data' listener is refused: CopyOut swaps pg's one out.)
+describe('the recycling socket', () => {
+  let client: pg.Client;
+  beforeAll(() => {
+    client = clients.recycling!;
+  });
+
+  it('sends no data event during a copy, and pg its replies as before', async () => {
+    let events = 0;
+    const count = () => events++;
+    socketOf(client).on('data', count);
+    const copy = copyOut(client, 'COPY (SELECT * FROM big ORDER BY id) TO STDOUT');
+    let bytes = 0;
+    for await (const b of copy) bytes += b.length;
+    const duringCopy = events;
+    const { rows } = await client.query<{ n: string; s: string }>('SELECT count(*) AS n, sum(length(v)) AS s FROM big');
+    socketOf(client).off('data', count);
+    expect(rows[0]).toEqual({ n: '200000', s: String(200000 * 256) });
+    expect(bytes).toBeGreaterThan(200000 * 256);
+    expect(duringCopy).toBeLessThanOrEqual(1); // at most the read that ends the copy
+    expect(events).toBeGreaterThan(duringCopy);
   });
 });
