@@ -10,13 +10,15 @@ import { BLOB_ID_BYTES, sealedBlobBound } from './blob-codec.js';
 import type { SlotAttach } from './batch-slots.js';
 
 /**
- * One request; its bytes are request[off, off+len).
+ * One request; its bytes are request[off, off+len), or — for a `store` with
+ * `shared` — bytes [off, off+len) of the shared buffer with that number (a
+ * chunk slab, read where the chunk was cut: no copy into the slot).
  * - `store`: compute the blob id; seal the blob unless the shared known-id set
  *   (if any) says the volume holds it.
  * - `open`: decrypt and verify; the blob id is request[idOff, idOff+32).
  */
 export type BatchItem =
-  | { seq: number; op: 'store'; off: number; len: number }
+  | { seq: number; op: 'store'; off: number; len: number; shared?: number }
   | { seq: number; op: 'open'; off: number; len: number; idOff: number; rawLength: number };
 
 export interface BatchRequest {
@@ -24,6 +26,8 @@ export interface BatchRequest {
   items: BatchItem[];
   /** The slot's areas, when the worker does not have them yet. */
   attach: SlotAttach;
+  /** Shared buffers items refer to that the worker has not seen yet, by number (kept until the worker ends). */
+  share?: Array<{ id: number; buffer: SharedArrayBuffer }>;
 }
 
 /**

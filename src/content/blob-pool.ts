@@ -4,6 +4,9 @@
 // bound their own in-flight work; the pool queues FIFO and never drops a request.
 // Batches travel through shared-memory slots (batch-slots.ts): the blobs are
 // copied once into a slot, the worker writes its results back into the slot.
+// A blob to store that already lives in shared memory (a chunk cut into a
+// chunk slab) is not copied: the worker reads it in place, by the shared
+// buffer's number (sent to each worker once).
 
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -65,6 +68,11 @@ export interface BlobPoolOptions {
   zstdLevel: number;
 }
 
+/** True when `bytes` lives in shared memory a worker can read in place. */
+function isShared(bytes: Uint8Array): bytes is Uint8Array & { buffer: SharedArrayBuffer } {
+  return bytes.buffer instanceof SharedArrayBuffer;
+}
+
 export class BlobPool {
   private readonly workers: Worker[] = [];
   private readonly queue: Array<{ seq: number; body: RequestBody }> = [];
@@ -73,6 +81,10 @@ export class BlobPool {
   private readonly slots = new Map<Worker, BatchSlots>();
   private seq = 0;
   private queuedBytes = 0;
+  /** Numbers of the shared buffers store items refer to, and which each worker has been sent. */
+  private readonly sharedIds = new WeakMap<SharedArrayBuffer, number>();
+  private readonly sharedSent = new Map<Worker, WeakSet<SharedArrayBuffer>>();
+  private nextSharedId = 0;
   private flushScheduled = false;
   private closed = false;
   private failure: Error | undefined;
@@ -96,6 +108,7 @@ export class BlobPool {
       });
       this.workers.push(w);
       this.slots.set(w, new BatchSlots(PIPELINE_DEPTH, BATCH_BYTES, REPLY_BYTES));
+      this.sharedSent.set(w, new WeakSet());
     }
   }
 
@@ -203,15 +216,19 @@ export class BlobPool {
         if (taken.length > 0 && bytes + len > BATCH_BYTES) break;
         taken.push(this.queue.shift()!);
         bytes += len;
-        requestBytes += requestBytesOf(body.op, len);
+        if (!(body.op === 'store' && isShared(body.plaintext))) requestBytes += requestBytesOf(body.op, len);
         replyBytes += replyBytesOf(body.op, len, body.op === 'open' ? body.rawLength : 0);
       }
       // The bytes are copied once, into the slot the worker reads.
       const area = slots.prepare(slot, requestBytes, replyBytes);
       const items: BatchItem[] = [];
+      const share: Array<{ id: number; buffer: SharedArrayBuffer }> = [];
       let at = 0;
       for (const { seq, body } of taken) {
-        if (body.op === 'store') {
+        if (body.op === 'store' && isShared(body.plaintext)) {
+          const shared = this.shareWith(w, body.plaintext.buffer, share);
+          items.push({ seq, op: 'store', off: body.plaintext.byteOffset, len: body.plaintext.byteLength, shared });
+        } else if (body.op === 'store') {
           area.set(body.plaintext, at);
           items.push({ seq, op: 'store', off: at, len: body.plaintext.byteLength });
           at += body.plaintext.byteLength;
@@ -223,9 +240,24 @@ export class BlobPool {
         }
       }
       this.queuedBytes -= bytes;
-      const request: BatchRequest = { slot, items, attach: slots.takeUnsent(slot) };
+      const request: BatchRequest = { slot, items, attach: slots.takeUnsent(slot), ...(share.length > 0 ? { share } : {}) };
       w.postMessage(request);
     }
+  }
+
+  /** The number of a shared buffer; added to `share` when worker `w` has not been sent it yet. */
+  private shareWith(w: Worker, buffer: SharedArrayBuffer, share: Array<{ id: number; buffer: SharedArrayBuffer }>): number {
+    let id = this.sharedIds.get(buffer);
+    if (id === undefined) {
+      id = this.nextSharedId++;
+      this.sharedIds.set(buffer, id);
+    }
+    const sent = this.sharedSent.get(w)!;
+    if (!sent.has(buffer)) {
+      sent.add(buffer);
+      share.push({ id, buffer });
+    }
+    return id;
   }
 
   private scheduleFlush(): void {

@@ -23,11 +23,13 @@ const init = workerData as Init;
 if (init.nice !== null) lowerCurrentThread(init.nice);
 const codec = new BlobCodec({ encKey: Buffer.from(init.encKey), idKey: Buffer.from(init.idKey) }, init.zstdLevel);
 const slots = new SlotViews();
+/** Shared buffers (chunk slabs) that store items read in place, by number. */
+const shared = new Map<number, Buffer>();
 let known: KnownIds | undefined;
 
 /** Runs one item, writing its results into `out` from `at`; returns the reply and the next free offset. */
 function runItem(item: BatchItem, data: Buffer, out: Buffer, at: number): [ReplyItem, number] {
-  const bytes = data.subarray(item.off, item.off + item.len);
+  const bytes = sourceOf(item, data).subarray(item.off, item.off + item.len);
   if (item.op === 'store') {
     if (at + BLOB_ID_BYTES > out.length) throw new ArcaError('INTERNAL', 'blob id does not fit the reply area');
     codec.idInto(bytes, out, at);
@@ -41,8 +43,17 @@ function runItem(item: BatchItem, data: Buffer, out: Buffer, at: number): [Reply
   return [{ seq: item.seq, ok: true, idOff: -1, off: at, len: plain.length }, at + plain.length];
 }
 
+/** The memory an item's off/len refer to: a shared buffer, or the slot's request area. */
+function sourceOf(item: BatchItem, data: Buffer): Buffer {
+  if (item.op !== 'store' || item.shared === undefined) return data;
+  const buf = shared.get(item.shared);
+  if (!buf) throw new ArcaError('INTERNAL', `worker has no shared buffer ${item.shared}`);
+  return buf;
+}
+
 function onBatch(req: BatchRequest): void {
   slots.attach(req.slot, req.attach);
+  for (const { id, buffer } of req.share ?? []) shared.set(id, Buffer.from(buffer));
   const data = slots.request(req.slot);
   const out = slots.reply(req.slot);
   const items: ReplyItem[] = [];

@@ -11,11 +11,19 @@
 // pool keeps a slab until all its chunks are back), and call finish() at the
 // end of its stream; one that cannot, does not pass it, and chunkStream cuts
 // fresh slabs that the garbage collector frees.
+// Slabs are shared memory (SharedArrayBuffer): the blob pool's workers read a
+// chunk where it was cut, without a copy (blob-pool.ts). A worker keeps each
+// slab it has seen until the pool closes, so slabs are never dropped: the free
+// list keeps them all, and the memory is what the write budget kept in flight
+// at its peak (~32 MiB of chunks, ~40 slabs).
 import { ArcaError } from '../errors.js';
 
 export const SLAB_BYTES = 1 << 20;
-/** Free slabs kept for reuse (the write budget keeps ~32 MiB of chunks in flight). */
-const MAX_FREE = 24;
+
+/** A slab's memory: shared, so worker threads can read chunks in place. */
+function newSlab(): Buffer {
+  return Buffer.from(new SharedArrayBuffer(SLAB_BYTES));
+}
 
 interface Slab {
   bytes: Buffer;
@@ -53,7 +61,7 @@ export class ChunkSlabs {
     let slab = this.current;
     if (slab === null || slab.used + n > slab.bytes.length) {
       if (slab !== null) this.retire(slab);
-      const bytes = this.free.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES);
+      const bytes = this.free.pop() ?? newSlab();
       slab = { bytes, used: 0, refs: 0, current: true };
       this.current = slab;
       this.live.set(bytes.buffer, slab);
@@ -86,6 +94,6 @@ export class ChunkSlabs {
 
   private recycle(slab: Slab): void {
     this.live.delete(slab.bytes.buffer);
-    if (this.free.length < MAX_FREE) this.free.push(slab.bytes);
+    this.free.push(slab.bytes);
   }
 }

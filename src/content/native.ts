@@ -34,15 +34,16 @@ export interface NativeContent {
 
 const ADDON = path.join('native', 'build', 'Release', 'arca_native.node');
 
-/** The addon's path: beside the package root, which is 2 (sources) or 3 (dist) levels above this file. */
+/** The addon's path: in the nearest folder above this file that has it (the package root: 2 levels up from src/, 3 from dist/). */
 function addonPath(): string | undefined {
   let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let up = 0; up < 4; up++) {
-    dir = path.dirname(dir);
+  for (;;) {
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
     const candidate = path.join(dir, ADDON);
     if (existsSync(candidate)) return candidate;
   }
-  return undefined;
 }
 
 let loaded: NativeContent | null | undefined;

@@ -1,7 +1,8 @@
 // BatchSlots / SlotViews (batch-slots.ts): slots taken and given back, areas
 // sent to the worker once and again only after growing, and the blob pool
 // over them: many blobs of mixed sizes (one far larger than a batch) sealed
-// and opened through reused slots, byte-exact, with errors per item.
+// and opened through reused slots, byte-exact, with errors per item, and
+// blobs in shared memory (chunk slabs) read by the workers in place.
 
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -80,6 +81,28 @@ describe('BlobPool over shared slots', () => {
     // opened plaintext is the caller's own: later batches do not overwrite it
     await Promise.all(stored.map((s, i) => pool.open(s.id, s.sealed, blobs[i]!.length)));
     for (let i = 0; i < blobs.length; i++) expect(opened[i]!.equals(blobs[i]!)).toBe(true);
+  });
+
+  it('stores blobs that live in shared memory in place, mixed with copied ones, as the copied path would', async () => {
+    // Two "slabs", each cut into many blobs at odd offsets, reused (rewritten) after the first round.
+    const slabs = [Buffer.from(new SharedArrayBuffer(1 << 20)), Buffer.from(new SharedArrayBuffer(1 << 20))];
+    for (let round = 0; round < 3; round++) {
+      const blobs: Buffer[] = [];
+      for (const slab of slabs) {
+        randomBytes(slab.length).copy(slab);
+        slab.fill(round + 1, 0, 300_000); // a compressible stretch
+        for (let at = 7; at + 40_000 < slab.length; at += 40_001) blobs.push(slab.subarray(at, at + 40_000 - (at % 13)));
+        blobs.push(randomBytes(1000)); // not shared: copied into the slot
+      }
+      const stored = await Promise.all(blobs.map(async (b) => {
+        const r = await pool.store(b);
+        return { id: Buffer.from(r.id), sealed: Buffer.from(r.sealed!) };
+      }));
+      for (let i = 0; i < blobs.length; i++) {
+        expect(stored[i]!.id.equals(blobId(keys.idKey, blobs[i]!))).toBe(true);
+        expect(openBlob(keys, stored[i]!.id, stored[i]!.sealed, blobs[i]!.length).equals(blobs[i]!)).toBe(true);
+      }
+    }
   });
 
   it('fails only the damaged item of a batch', async () => {
