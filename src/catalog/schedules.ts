@@ -13,6 +13,16 @@ import { reapDeadJobs, type JobStatus } from './jobs.js';
 export const SCHEDULE_KINDS = ['backup', 'prune', 'purge', 'check'] as const;
 export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
 
+export function isScheduleKind(value: string): value is ScheduleKind {
+  return (SCHEDULE_KINDS as readonly string[]).includes(value);
+}
+
+/** `--kind K` as typed: one of the schedule kinds; USAGE otherwise. */
+export function parseScheduleKind(value: string): ScheduleKind {
+  if (isScheduleKind(value)) return value;
+  throw new ArcaError('USAGE', `unknown schedule kind ${JSON.stringify(value)}: use one of ${SCHEDULE_KINDS.join(', ')}`);
+}
+
 /**
  * What a schedule passes to its job (backup schedules only, for now). Stored
  * as a JSON object; a field left out means the backup's default, so rows

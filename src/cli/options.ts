@@ -14,7 +14,7 @@ import {
   parseRateLimit as parseRateLimitValue,
   type MaxDuration,
 } from '../common/guard-rails.js';
-import { volumeExists } from '../jobs/index.js';
+import { volumeExists } from '../jobs/volume-service.js';
 
 export const MAX_LEVEL = 9;
 

@@ -3,7 +3,10 @@
 // volume that was registered, and closing at the end of the run.
 import { ArcaError, isArcaError } from '../errors.js';
 import { listVolumes, type VolumeRecord } from '../catalog/index.js';
-import { openVolume, resolveBackupId, type OpenVolume } from '../jobs/index.js';
+// The light modules, not the jobs index: opening a volume must not wait for
+// the whole engine to load (see program.ts).
+import { openVolume, type OpenVolume } from '../jobs/volume-service.js';
+import { resolveBackupId } from '../jobs/backup-info.js';
 import type { CliContext } from './context.js';
 import { pickVolume } from './options.js';
 import { shortId } from './output.js';

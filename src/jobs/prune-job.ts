@@ -13,7 +13,9 @@ import { applyRetention, type RetentionPolicy } from './retention.js';
 import type { JobContext } from './types.js';
 import type { OpenVolume } from './volume-service.js';
 
-export const DEFAULT_REPACK_THRESHOLD = 0.5;
+import { DEFAULT_REPACK_THRESHOLD } from './job-limits.js';
+
+export { DEFAULT_REPACK_THRESHOLD } from './job-limits.js';
 export const PRUNE_PURPOSE = 'prune';
 
 export interface PruneOptions extends JobContext {

@@ -8,21 +8,13 @@ import { ArcaError, isArcaError } from '../errors.js';
 import { checkJobs, parseMaxDuration, parseRateLimit } from '../common/guard-rails.js';
 import { validateName } from '../common/names.js';
 import { requireDatabase, requireVolume, type Catalog } from '../catalog/index.js';
-import { SCHEDULE_KINDS, type NewSchedule, type ScheduleKind, type ScheduleOptions } from '../catalog/schedules.js';
+import { isScheduleKind, parseScheduleKind, type NewSchedule, type ScheduleKind, type ScheduleOptions } from '../catalog/schedules.js';
 import { ScheduleTiming } from './schedule-timing.js';
 
 /** The cron expression of the daily backup `arca db add` schedules: 00:00 UTC. */
 export const DEFAULT_BACKUP_CRON = '0 0 * * *';
 
-function isKind(value: string): value is ScheduleKind {
-  return (SCHEDULE_KINDS as readonly string[]).includes(value);
-}
-
-/** `--kind K` as typed: one of the schedule kinds; USAGE otherwise. */
-export function parseScheduleKind(value: string): ScheduleKind {
-  if (isKind(value)) return value;
-  throw new ArcaError('USAGE', `unknown schedule kind ${JSON.stringify(value)}: use one of ${SCHEDULE_KINDS.join(', ')}`);
-}
+export { parseScheduleKind } from '../catalog/schedules.js';
 
 function checkTargets(spec: NewSchedule): void {
   const { kind, database } = spec;
@@ -97,7 +89,7 @@ function checkOptions(kind: ScheduleKind, options: ScheduleOptions): ScheduleOpt
  */
 export function prepareSchedule(catalog: Catalog, spec: NewSchedule): NewSchedule {
   validateName('schedule', spec.name);
-  if (!isKind(spec.kind)) parseScheduleKind(spec.kind);
+  if (!isScheduleKind(spec.kind)) parseScheduleKind(spec.kind);
   checkTargets(spec);
   if (spec.database) requireDatabase(catalog, spec.database);
   if (spec.volume) requireVolume(catalog, spec.volume);

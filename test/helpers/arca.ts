@@ -31,6 +31,8 @@ export interface ArcaOptions {
   input?: string;
   /** Kill the run (SIGKILL) after this long; default 5 minutes. */
   timeoutMs?: number;
+  /** Options for node itself, before bin/arca (e.g. `--import` of module-trace.ts). */
+  nodeArgs?: string[];
 }
 
 export interface ArcaResult {
@@ -73,7 +75,7 @@ function childEnv(opts: ArcaOptions): NodeJS.ProcessEnv {
 
 /** Starts `node bin/arca ...args` without waiting (for kill and concurrency tests). */
 export function spawnArca(args: string[], opts: ArcaOptions): SpawnedArca {
-  const child = spawn(process.execPath, [ARCA_BIN, ...args], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ARCA_BIN, ...args], {
     cwd: REPO_ROOT,
     env: childEnv(opts),
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -7,7 +7,6 @@ import { formatBytes, formatDuration } from '../../common/format.js';
 import { validateName } from '../../common/names.js';
 import { lowerOwnPriority } from '../../common/priority.js';
 import { requireDatabase } from '../../catalog/index.js';
-import { runBackup } from '../../jobs/index.js';
 import type { ContextFactory } from '../context.js';
 import { addGuardRailOptions, expiresAtFrom, parseExpire, parseLevel, type ExpireOption, type MaxDurationOption } from '../options.js';
 import { backupFigures, shortId } from '../output.js';
@@ -37,7 +36,9 @@ export function registerBackupCommand(program: Command, contextOf: ContextFactor
       if (opts.nice) lowerOwnPriority();
       validateName('database', name);
       const record = requireDatabase(ctx.catalog(), name);
-      const volume = await openChosenVolume(ctx, opts.volume);
+      // The backup job (and the sources it drives) loads while the volume's key
+      // derivation runs in the threadpool (see program.ts).
+      const [volume, { runBackup }] = await Promise.all([openChosenVolume(ctx, opts.volume), import('../../jobs/backup-job.js')]);
       const expiresAt = expiresAtFrom(opts.expire, new Date());
       const started = performance.now();
       const backup = await ctx.runTracked(

@@ -2,7 +2,7 @@
 // volumes (all of them unless --volume), oldest first.
 import type { Command } from 'commander';
 import { validateName } from '../../common/names.js';
-import { listBackups } from '../../jobs/index.js';
+import { listBackups } from '../../jobs/backup-info.js';
 import type { BackupInfo } from '../../jobs/types.js';
 import type { ContextFactory } from '../context.js';
 import { backupsTable, sortBackups } from '../output.js';

@@ -2,7 +2,6 @@
 // structure, and with --read-data re-reads that share of the packs. Exits 1
 // naming the affected backups when problems are found.
 import type { Command } from 'commander';
-import { runCheck } from '../../jobs/index.js';
 import { checkFailure, checkSummary } from '../check-report.js';
 import type { ContextFactory } from '../context.js';
 import { parseReadDataPercent, readDataPercentOf } from '../options.js';
@@ -22,7 +21,7 @@ export function registerCheckCommand(program: Command, contextOf: ContextFactory
     .action(async (opts: CheckOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       const readDataPercent = readDataPercentOf(opts.readData);
-      const volume = await openChosenVolume(ctx, opts.volume);
+      const [volume, { runCheck }] = await Promise.all([openChosenVolume(ctx, opts.volume), import('../../jobs/check-job.js')]);
       const report = await ctx.runTracked(
         { kind: 'check', volume: volume.ref.name },
         (job) => runCheck({ volume, readDataPercent, signal: job.signal, onProgress: job.onProgress }),

@@ -9,7 +9,7 @@ import { formatBytes, formatDuration, formatTimestamp } from '../../common/forma
 import { validateName } from '../../common/names.js';
 import { errorMessage, ArcaError } from '../../errors.js';
 import { requireVolume } from '../../catalog/index.js';
-import { runCopy, type CopyReport } from '../../jobs/index.js';
+import type { CopyReport, OpenVolume } from '../../jobs/index.js';
 import type { ContextFactory } from '../context.js';
 import { shortId } from '../output.js';
 import { readPasswordFile } from '../password.js';
@@ -52,10 +52,14 @@ export function registerCopyCommand(program: Command, contextOf: ContextFactory)
       const catalog = ctx.catalog();
       const fromRecord = requireVolume(catalog, opts.from);
       const toRecord = requireVolume(catalog, opts.to);
-      const from = await openRegisteredVolume(ctx, fromRecord);
-      const toPassword =
-        opts.toPasswordFile !== undefined ? await readPasswordFile(opts.toPasswordFile) : ctx.io.env['ARCA_TO_PASSWORD'] || undefined;
-      const to = await openRegisteredVolume(ctx, toRecord, toPassword);
+      const openBoth = async (): Promise<[OpenVolume, OpenVolume]> => {
+        const from = await openRegisteredVolume(ctx, fromRecord);
+        const toPassword =
+          opts.toPasswordFile !== undefined ? await readPasswordFile(opts.toPasswordFile) : ctx.io.env['ARCA_TO_PASSWORD'] || undefined;
+        return [from, await openRegisteredVolume(ctx, toRecord, toPassword)];
+      };
+      // The copy job loads while the volumes open (key derivation).
+      const [[from, to], { runCopy }] = await Promise.all([openBoth(), import('../../jobs/copy-job.js')]);
       const now = new Date();
       const base = {
         from,

@@ -7,9 +7,7 @@ import { validateName } from '../../common/names.js';
 import { ArcaError } from '../../errors.js';
 import { listDatabases } from '../../catalog/index.js';
 import { addDatabaseWithSchedule, removeDatabaseAndSchedules } from '../../catalog/schedules.js';
-import { defaultBackupSchedule } from '../../scheduler/index.js';
 import { maintenanceOf, runningJobs } from '../../catalog/jobs.js';
-import { normalizeDatabaseUrl } from '../../jobs/index.js';
 import type { ContextFactory } from '../context.js';
 import { databasesTable } from '../output.js';
 import { redactSecrets } from '../../common/redact.js';
@@ -22,10 +20,15 @@ export function registerDbCommands(program: Command, contextOf: ContextFactory):
     .argument('<name>', 'a name for the database')
     .argument('<url>', 'a directory path or file:// URL, postgres://, mysql://, mariadb://, sqlite:// URL or a .db file')
     .option('--no-schedule', 'do not add the daily backup schedule NAME-daily')
-    .action((name: string, url: string, opts: { schedule: boolean }, cmd: Command) => {
+    .action(async (name: string, url: string, opts: { schedule: boolean }, cmd: Command) => {
       const ctx = contextOf(cmd);
       validateName('database', name);
       const catalog = ctx.catalog();
+      // Imported here, not at the top: every `arca` run would load all the sources (see program.ts).
+      const [{ normalizeDatabaseUrl }, { defaultBackupSchedule }] = await Promise.all([
+        import('../../sources/index.js'),
+        import('../../scheduler/schedule-spec.js'),
+      ]);
       const added = addDatabaseWithSchedule(
         catalog,
         { name, url: normalizeDatabaseUrl(url) },

@@ -3,7 +3,8 @@
 // deleted parent never breaks a child: every backup restores on its own.
 import type { Command } from 'commander';
 import { formatTimestamp } from '../../common/format.js';
-import { deleteBackups, type BackupInfo, type OpenVolume } from '../../jobs/index.js';
+import { deleteBackups } from '../../jobs/backup-admin.js';
+import type { BackupInfo, OpenVolume } from '../../jobs/index.js';
 import type { ContextFactory } from '../context.js';
 import { validateBackupIdArg } from '../options.js';
 import { shortId } from '../output.js';

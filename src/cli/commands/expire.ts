@@ -3,7 +3,7 @@
 // as it is; a note on the volume records the change (the newest wins).
 import type { Command } from 'commander';
 import { formatTimestamp } from '../../common/format.js';
-import { setBackupExpiry } from '../../jobs/index.js';
+import { setBackupExpiry } from '../../jobs/backup-admin.js';
 import type { ContextFactory } from '../context.js';
 import { expiresAtFrom, parseExpire, validateBackupIdArg, type ExpireOption } from '../options.js';
 import { shortId } from '../output.js';

@@ -8,7 +8,6 @@ import { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { ArcaError } from '../../errors.js';
 import { formatBytes, formatDuration } from '../../common/format.js';
-import { runExport } from '../../jobs/index.js';
 import type { ContextFactory } from '../context.js';
 import { validateBackupIdArg } from '../options.js';
 import { shortId } from '../output.js';
@@ -32,7 +31,8 @@ export function registerExportCommand(program: Command, contextOf: ContextFactor
       const ctx = contextOf(cmd);
       const prefix = validateBackupIdArg(idArg);
       if (opts.output === '') throw new ArcaError('USAGE', 'the output file name is empty');
-      const { volume, backupId } = await locateBackup(ctx, prefix, opts.volume);
+      // The export job loads while the volumes open (key derivation).
+      const [{ volume, backupId }, { runExport }] = await Promise.all([locateBackup(ctx, prefix, opts.volume), import('../../jobs/export-job.js')]);
       const stdout = ctx.io.stdout instanceof Writable ? ctx.io.stdout : undefined;
       const started = performance.now();
       const result = await ctx.runTracked(

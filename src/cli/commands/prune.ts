@@ -5,11 +5,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { formatBytes, formatDuration, formatTimestamp } from '../../common/format.js';
 import { validateName } from '../../common/names.js';
-import { runPrune, type PruneReport } from '../../jobs/index.js';
-// Constants and pure helpers from their modules (CLI tests replace the jobs index).
-import { DEFAULT_REPACK_THRESHOLD } from '../../jobs/prune-job.js';
+import type { PruneReport } from '../../jobs/index.js';
 import { retentionPolicies } from '../../jobs/retention.js';
 import type { ContextFactory } from '../context.js';
+import { DEFAULT_REPACK_THRESHOLD } from '../../jobs/job-limits.js';
 import { shortId } from '../output.js';
 import { openChosenVolume } from '../volumes.js';
 
@@ -40,7 +39,8 @@ export function registerPruneCommand(program: Command, contextOf: ContextFactory
       const ctx = contextOf(cmd);
       if (opts.db !== undefined) validateName('database', opts.db);
       const policies = retentionPolicies(ctx.catalog());
-      const volume = await openChosenVolume(ctx, opts.volume);
+      // The prune job loads while the volume's key derivation runs.
+      const [volume, { runPrune }] = await Promise.all([openChosenVolume(ctx, opts.volume), import('../../jobs/prune-job.js')]);
       const dryRun = opts.dryRun === true;
       const base = {
         volume,

@@ -11,29 +11,11 @@ import { formatBytes, formatTimestamp } from '../../common/format.js';
 import { validateName } from '../../common/names.js';
 import { lowerOwnPriority } from '../../common/priority.js';
 import { requireDatabase } from '../../catalog/index.js';
-import {
-  addPurgeRule,
-  backupBeforePurgeOf,
-  listPurgeRules,
-  parsePurgeBackupExpire,
-  parsePurgeRuleSpec,
-  purgeBackupExpireMsOf,
-  purgeBackupExpireOf,
-  removePurgeRule,
-  updatePurgeSettings,
-  type PurgeRuleRecord,
-  type PurgeRuleSpec,
-} from '../../catalog/purge-rules.js';
-import {
-  checkPurgeRule,
-  DEFAULT_BATCH_SIZE,
-  noPurgeRules,
-  purgeFigures,
-  runPurge,
-  validateBatchSize,
-  type PurgeResult,
-} from '../../jobs/purge/index.js';
+import type { PurgeRuleRecord, PurgeRuleSpec } from '../../catalog/purge-rules.js';
+import type { PurgeResult } from '../../jobs/purge/index.js';
 import type { ContextFactory } from '../context.js';
+import { canonicalExpiry } from '../../common/duration.js';
+import { DEFAULT_BATCH_SIZE, validateBatchSize } from '../../jobs/job-limits.js';
 import { renderTable, shortId } from '../output.js';
 import { openChosenVolume } from '../volumes.js';
 
@@ -55,10 +37,11 @@ interface RuleAddOptions {
 
 function parseBatchSize(value: string): number {
   if (!/^\d{1,7}$/.test(value)) throw new InvalidArgumentError('use a whole number of rows, e.g. 5000');
+  const n = Number(value);
   try {
-    return validateBatchSize(Number(value));
+    return validateBatchSize(n);
   } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
+    throw new InvalidArgumentError(errorMessage(err));
   }
 }
 
@@ -81,7 +64,7 @@ function parseOnOff(value: string): boolean {
 /** `--backup-expire D`: as `arca backup --expire` takes it; the text as it is stored. */
 function parseBackupExpire(value: string): string {
   try {
-    return parsePurgeBackupExpire(value).expire;
+    return canonicalExpiry(value); // as parsePurgeBackupExpire (catalog/purge-rules.ts) stores it
   } catch (err) {
     throw new InvalidArgumentError(`${errorMessage(err)}, or never`);
   }
@@ -93,7 +76,7 @@ function parseId(value: string): number {
 }
 
 /** The rule a `rule add` command line describes, before it is checked against the database. */
-function specFrom(url: string, o: RuleAddOptions): PurgeRuleSpec {
+function specFrom({ parsePurgeRuleSpec }: PurgeRules, url: string, o: RuleAddOptions): PurgeRuleSpec {
   if (o.olderThan === undefined) throw new ArcaError('USAGE', 'a purge rule needs --older-than AGE, e.g. "90d" or "1w 3d"');
   const age = { olderThan: o.olderThan.trim(), olderThanMs: parseDuration(o.olderThan) };
   if (url.startsWith('file:')) {
@@ -163,6 +146,15 @@ function purgeReport(result: PurgeResult, backupBefore: boolean): string {
   return `${table}deleted ${what} of ${result.database} in ${result.batches} ${result.batches === 1 ? 'batch' : 'batches'}, ${backup}`;
 }
 
+/**
+ * The purge rules (they load zod) and the purge job (the sources and the
+ * backup job): imported when a command uses them, not while argv is parsed
+ * (see program.ts).
+ */
+type PurgeRules = typeof import('../../catalog/purge-rules.js');
+const loadPurgeRules = (): Promise<PurgeRules> => import('../../catalog/purge-rules.js');
+const loadPurgeJob = () => import('../../jobs/purge/index.js');
+
 export function registerPurgeCommands(program: Command, contextOf: ContextFactory): void {
   const purge = program
     .command('purge')
@@ -177,19 +169,25 @@ export function registerPurgeCommands(program: Command, contextOf: ContextFactor
       validateName('database', name);
       const catalog = ctx.catalog();
       const record = requireDatabase(catalog, name);
+      const { backupBeforePurgeOf, listPurgeRules, purgeBackupExpireMsOf } = await loadPurgeRules();
       const rules = listPurgeRules(catalog, name);
       const database = { name: record.name, url: record.url };
       const base = { database, rules, batchSize: opts.batchSize };
       if (opts.dryRun) {
+        const { runPurge } = await loadPurgeJob();
         const result = await ctx.runJob((job) => runPurge({ ...base, dryRun: true, ...job }));
         ctx.output.result(result, () => purgeReport(result, false));
         return;
       }
-      if (rules.length === 0) throw noPurgeRules(name);
+      if (rules.length === 0) throw (await loadPurgeJob()).noPurgeRules(name);
       const backupBefore = backupBeforePurgeOf(record);
       const backupExpireMs = backupBefore ? purgeBackupExpireMsOf(record) : null;
       if (backupBefore && opts.nice) lowerOwnPriority();
-      const volume = backupBefore ? await openChosenVolume(ctx, opts.volume) : null;
+      // The purge job (and the backup it takes first) loads while the volume's key derivation runs.
+      const [volume, { runPurge, purgeFigures }] = await Promise.all([
+        backupBefore ? openChosenVolume(ctx, opts.volume) : null,
+        loadPurgeJob(),
+      ]);
       const result = await ctx.runTracked(
         {
           kind: 'purge',
@@ -220,8 +218,11 @@ export function registerPurgeCommands(program: Command, contextOf: ContextFactor
       validateName('database', name);
       const catalog = ctx.catalog();
       const record = requireDatabase(catalog, name);
-      const { spec, count } = await checkPurgeRule(record.url, specFrom(record.url, opts));
-      const added = addPurgeRule(catalog, name, spec);
+      const purgeRules = await loadPurgeRules();
+      const given = specFrom(purgeRules, record.url, opts);
+      const { checkPurgeRule } = await loadPurgeJob();
+      const { spec, count } = await checkPurgeRule(record.url, given);
+      const added = purgeRules.addPurgeRule(catalog, name, spec);
       const unit = spec.kind === 'files' ? `files (${formatBytes(count.bytes)})` : 'rows';
       ctx.output.result({ ...ruleJson(added), wouldDelete: { [spec.kind === 'files' ? 'files' : 'rows']: count.items, ...(spec.kind === 'files' ? { bytes: count.bytes } : {}) } }, () =>
         `added purge rule ${added.id} of ${name}: ${describeRule(added.spec)}\nit would delete ${count.items} ${unit} now (see: arca purge ${name} --dry-run)`,
@@ -232,10 +233,11 @@ export function registerPurgeCommands(program: Command, contextOf: ContextFactor
     .command('list')
     .description('list purge rules, of one database or of all')
     .argument('[database]', 'only the rules of this database')
-    .action((name: string | undefined, _opts: unknown, cmd: Command) => {
+    .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
       const ctx = contextOf(cmd);
       const catalog = ctx.catalog();
       if (name !== undefined) requireDatabase(catalog, validateName('database', name));
+      const { listPurgeRules } = await loadPurgeRules();
       const rules = listPurgeRules(catalog, name);
       ctx.output.result(rules.map(ruleJson), () =>
         rules.length === 0
@@ -252,10 +254,11 @@ export function registerPurgeCommands(program: Command, contextOf: ContextFactor
     .description('remove a purge rule')
     .argument('<database>', 'the database')
     .argument('<id>', 'the rule id (see: arca purge rule list)')
-    .action((name: string, id: string, _opts: unknown, cmd: Command) => {
+    .action(async (name: string, id: string, _opts: unknown, cmd: Command) => {
       const ctx = contextOf(cmd);
       validateName('database', name);
       const ruleId = parseId(id);
+      const { removePurgeRule } = await loadPurgeRules();
       removePurgeRule(ctx.catalog(), name, ruleId);
       ctx.output.result({ removed: ruleId, database: name }, () => `removed purge rule ${ruleId} of ${name}`);
     });
@@ -270,9 +273,10 @@ export function registerPurgeCommands(program: Command, contextOf: ContextFactor
       'when that backup expires, counted from the start of the purge: "1w 3d", "12h", "30m" or never (the default)',
       parseBackupExpire,
     )
-    .action((name: string, opts: { backupBeforePurge?: boolean; backupExpire?: string }, cmd: Command) => {
+    .action(async (name: string, opts: { backupBeforePurge?: boolean; backupExpire?: string }, cmd: Command) => {
       const ctx = contextOf(cmd);
       validateName('database', name);
+      const { backupBeforePurgeOf, purgeBackupExpireOf, updatePurgeSettings } = await loadPurgeRules();
       const record = updatePurgeSettings(ctx.catalog(), name, {
         ...(opts.backupBeforePurge !== undefined ? { backupBeforePurge: opts.backupBeforePurge } : {}),
         ...(opts.backupExpire !== undefined ? { purgeBackupExpire: opts.backupExpire } : {}),

@@ -2,12 +2,10 @@
 // unique id prefix), searching every registered volume unless --volume.
 import type { Command } from 'commander';
 import { formatBytes, formatDuration } from '../../common/format.js';
-import { runRestore } from '../../jobs/index.js';
 import type { ContextFactory } from '../context.js';
 import { resolveTarget, validateBackupIdArg } from '../options.js';
 import { shortId } from '../output.js';
 import { locateBackup } from '../volumes.js';
-import { registeredDatabaseAt } from '../targets.js';
 import { redactSecrets } from '../../common/redact.js';
 
 interface RestoreOptions {
@@ -28,7 +26,12 @@ export function registerRestoreCommand(program: Command, contextOf: ContextFacto
       const ctx = contextOf(cmd);
       const prefix = validateBackupIdArg(idArg);
       const to = resolveTarget(opts.to, ctx.io.cwd());
-      const { volume, backupId } = await locateBackup(ctx, prefix, opts.volume);
+      // The restore job and the sources load while the volumes open (key derivation).
+      const [{ volume, backupId }, { runRestore }, { registeredDatabaseAt }] = await Promise.all([
+        locateBackup(ctx, prefix, opts.volume),
+        import('../../jobs/restore-job.js'),
+        import('../targets.js'),
+      ]);
       const started = performance.now();
       // A restore into a registered database puts it in maintenance: no purge or other restore beside it.
       const target = registeredDatabaseAt(ctx.catalog(), to);

@@ -17,20 +17,8 @@ import {
   type ScheduleLastJob,
   type ScheduleOptions,
   type ScheduleRecord,
-} from '../../catalog/schedules.js';
-import {
-  ChildLauncher,
-  describeOutcome,
-  describeTarget,
   parseScheduleKind,
-  prepareSchedule,
-  recordLaunchOutcome,
-  runningJobOfSchedule,
-  runningScheduledJobs,
-  ScheduleTiming,
-  succeeded,
-  zonedIso,
-} from '../../scheduler/index.js';
+} from '../../catalog/schedules.js';
 import type { CliContext, ContextFactory } from '../context.js';
 import { addGuardRailOptions, parseExpire, parseLevel, type ExpireOption, type MaxDurationOption } from '../options.js';
 import { renderTable } from '../output.js';
@@ -59,6 +47,10 @@ export interface ScheduleView extends ScheduleRecord {
   lastJob: ScheduleLastJob | null;
 }
 
+/** The scheduler: imported when a command needs it, not while argv is parsed (see program.ts). */
+type SchedulerModule = typeof import('../../scheduler/index.js');
+const loadScheduler = (): Promise<SchedulerModule> => import('../../scheduler/index.js');
+
 function kindOption(value: string): ScheduleKind {
   try {
     return parseScheduleKind(value);
@@ -67,7 +59,12 @@ function kindOption(value: string): ScheduleKind {
   }
 }
 
-function viewOf(schedule: ScheduleRecord, now: Date, lastJob: ScheduleLastJob | null): ScheduleView {
+function viewOf(
+  { ScheduleTiming, zonedIso }: SchedulerModule,
+  schedule: ScheduleRecord,
+  now: Date,
+  lastJob: ScheduleLastJob | null,
+): ScheduleView {
   let next: Date | null;
   try {
     const timing = new ScheduleTiming(schedule.cron, schedule.timeZone);
@@ -116,7 +113,7 @@ function optionsOf(opts: AddOptions): ScheduleOptions {
   };
 }
 
-function schedulesTable(views: readonly ScheduleView[]): string {
+function schedulesTable({ describeTarget }: SchedulerModule, views: readonly ScheduleView[]): string {
   return renderTable(
     [
       { header: 'NAME' },
@@ -152,6 +149,7 @@ async function runNow(ctx: CliContext, name: string): Promise<void> {
   validateName('schedule', name);
   const catalog = ctx.catalog();
   const schedule = requireSchedule(catalog, name);
+  const { ChildLauncher, describeOutcome, recordLaunchOutcome, runningJobOfSchedule, runningScheduledJobs, succeeded } = await loadScheduler();
   const busy = runningJobOfSchedule(name, runningScheduledJobs(catalog));
   if (busy) {
     throw new ArcaError('CONFLICT', `the previous run of schedule ${name} (job ${busy.id}, started ${busy.startedAt}) is still running`);
@@ -194,10 +192,12 @@ export function registerScheduleCommands(program: Command, contextOf: ContextFac
     .option('--expire <duration>', 'expiry of the backups it takes: "1w 3d", "12h", "30m" or never', parseExpire);
   addGuardRailOptions(add, { rate: 'text', nice: true })
     .option('--tz <zone>', 'the IANA time zone the cron times are in, e.g. Europe/Berlin', 'UTC')
-    .action((name: string, opts: AddOptions, cmd: Command) => {
+    .action(async (name: string, opts: AddOptions, cmd: Command) => {
       const ctx = contextOf(cmd);
       const catalog = ctx.catalog();
-      const spec = prepareSchedule(catalog, {
+      const scheduler = await loadScheduler();
+      const { describeTarget } = scheduler;
+      const spec = scheduler.prepareSchedule(catalog, {
         name,
         kind: opts.kind,
         database: opts.db ?? null,
@@ -206,7 +206,7 @@ export function registerScheduleCommands(program: Command, contextOf: ContextFac
         timeZone: opts.tz,
         options: optionsOf(opts),
       });
-      const view = viewOf(addSchedule(catalog, spec), new Date(), null);
+      const view = viewOf(scheduler, addSchedule(catalog, spec), new Date(), null);
       ctx.output.result(view, () => {
         const zone = view.timeZone === 'UTC' ? '' : ` = ${shortTime(view.nextRunLocal)} ${view.timeZone}`;
         return `added schedule ${view.name}: ${whatItRuns(view)} of ${describeTarget(view)} at "${view.cron}" ${view.timeZone}; next run ${shortTime(view.nextRunAt)}${zone}`;
@@ -216,14 +216,15 @@ export function registerScheduleCommands(program: Command, contextOf: ContextFac
   schedule
     .command('list')
     .description('list the schedules with their next run (UTC and their zone) and last run')
-    .action((_opts: unknown, cmd: Command) => {
+    .action(async (_opts: unknown, cmd: Command) => {
       const ctx = contextOf(cmd);
       const catalog = ctx.catalog();
+      const scheduler = await loadScheduler();
       const last = lastJobsOfSchedules(catalog);
       const now = new Date();
-      const views = listSchedules(catalog).map((s) => viewOf(s, now, last.get(s.name) ?? null));
+      const views = listSchedules(catalog).map((s) => viewOf(scheduler, s, now, last.get(s.name) ?? null));
       ctx.output.result(views, () =>
-        views.length === 0 ? 'no schedules; add one with: arca schedule add NAME --db DB --cron "0 0 * * *"' : schedulesTable(views),
+        views.length === 0 ? 'no schedules; add one with: arca schedule add NAME --db DB --cron "0 0 * * *"' : schedulesTable(scheduler, views),
       );
     });
 

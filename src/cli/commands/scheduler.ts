@@ -6,7 +6,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ArcaError } from '../../errors.js';
-import { ChildLauncher, Scheduler, systemClock, type ChildLauncherOptions, type SchedulerEvent } from '../../scheduler/index.js';
+import type { ChildLauncherOptions, SchedulerEvent } from '../../scheduler/index.js';
 import type { CliContext, ContextFactory } from '../context.js';
 import { signalExitCode } from '../exit.js';
 import { NO_PASSWORD_MESSAGE } from '../password.js';
@@ -49,6 +49,7 @@ export function registerSchedulerCommand(program: Command, contextOf: ContextFac
       }
       if (kind === 'file') await ctx.passwords.get('scheduler'); // a missing or empty file fails now, not at 00:00
       const log = (text: string): void => void ctx.io.stdout.write(`${text}\n`);
+      const { ChildLauncher, Scheduler, systemClock } = await import('../../scheduler/index.js');
       const scheduler = new Scheduler({
         catalog: ctx.catalog(),
         clock: systemClock,

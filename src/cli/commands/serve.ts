@@ -10,7 +10,6 @@ import { ArcaError, errorMessage } from '../../errors.js';
 import { countUsers } from '../../catalog/users.js';
 import type { CliContext, ContextFactory } from '../context.js';
 import { signalExitCode } from '../exit.js';
-import { ChildLauncher, Scheduler, systemClock } from '../../scheduler/index.js';
 import { childLauncherOptions } from './scheduler.js';
 import type { StopSignal } from '../io.js';
 
@@ -97,7 +96,10 @@ export function registerServeCommand(program: Command, contextOf: ContextFactory
       if (opts.insecureHttp && (opts.tlsCert !== undefined || opts.tlsKey !== undefined)) {
         throw new ArcaError('USAGE', '--insecure-http serves plain HTTP: leave out --tls-cert and --tls-key');
       }
-      const { Server, loadTls, createLogger } = await import('../../server/index.js');
+      const [{ Server, loadTls, createLogger }, { ChildLauncher, Scheduler, systemClock }] = await Promise.all([
+        import('../../server/index.js'),
+        import('../../scheduler/index.js'),
+      ]);
       const catalog = ctx.catalog();
       const tls = opts.insecureHttp
         ? null

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { ArcaError, isArcaError } from '../../errors.js';
 import { validateName } from '../../common/names.js';
 import { addVolume, getVolume, listVolumes } from '../../catalog/index.js';
-import { initOrAttachVolume } from '../../jobs/index.js';
+import { initOrAttachVolume } from '../../jobs/volume-service.js';
 import type { ContextFactory } from '../context.js';
 import { volumesTable } from '../output.js';
 import { normalizeVolumeLocation, willCreateVolume } from '../options.js';

@@ -17,8 +17,9 @@ import type { OpenVolume } from '../volume-service.js';
 import { withPurgeEngine } from './open-engine.js';
 import type { PurgeCount } from './purge-engine.js';
 
-export const DEFAULT_BATCH_SIZE = 5000;
-export const MAX_BATCH_SIZE = 1_000_000;
+import { DEFAULT_BATCH_SIZE, validateBatchSize } from '../job-limits.js';
+
+export { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, validateBatchSize } from '../job-limits.js';
 
 export interface PurgeOptions extends JobContext {
   database: DatabaseRef;
@@ -79,12 +80,6 @@ export function noPurgeRules(database: string): ArcaError {
   return new ArcaError('NOT_FOUND', `database ${database} has no purge rules; add one with: arca purge rule add ${database} --table TABLE --column COLUMN --older-than 90d`);
 }
 
-export function validateBatchSize(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH_SIZE) {
-    throw new ArcaError('USAGE', `the batch size must be a whole number from 1 to ${MAX_BATCH_SIZE}, not ${n}`);
-  }
-  return n;
-}
 
 function describe(p: Planned, count: PurgeCount, batches: number): PurgeRuleResult {
   const common = { rule: p.id, olderThan: p.spec.olderThan, cutoff: p.cutoff.toISOString(), batches };

@@ -1,4 +1,6 @@
-// An in-memory stand-in for src/jobs/index.ts with the same signatures, so the
+// An in-memory stand-in for the engine modules the CLI imports (src/jobs/
+// volume-service, backup-info, backup-job, restore-job, check-job, and
+// normalizeDatabaseUrl of src/sources/index) with the same signatures, so the
 // CLI can be driven end to end in unit tests (vi.mock) without the engine.
 import { randomBytes } from 'node:crypto';
 import { ArcaError } from '../../../src/errors.js';

@@ -12,7 +12,14 @@ import { runCli } from '../../../src/cli/program.js';
 import type { BackupInfo } from '../../../src/jobs/types.js';
 import { fake } from './fake-jobs.js';
 
-vi.mock('../../../src/jobs/index.js', async () => await import('./fake-jobs.js'));
+// The engine modules the CLI imports (statically or when a command runs),
+// each replaced by the in-memory fake.
+vi.mock('../../../src/jobs/volume-service.js', async () => await import('./fake-jobs.js'));
+vi.mock('../../../src/jobs/backup-info.js', async () => await import('./fake-jobs.js'));
+vi.mock('../../../src/jobs/backup-job.js', async () => await import('./fake-jobs.js'));
+vi.mock('../../../src/jobs/restore-job.js', async () => await import('./fake-jobs.js'));
+vi.mock('../../../src/jobs/check-job.js', async () => await import('./fake-jobs.js'));
+vi.mock('../../../src/sources/index.js', async () => await import('./fake-jobs.js'));
 
 interface Run {
   code: number;
