@@ -83,8 +83,9 @@ async function backupGuarded(opts: BackupOptions, signal: AbortSignal | undefine
     const manifests = await repo.listManifests();
     const parent = chooseParent(manifests, database.name, opts.level);
     const level = parent ? opts.level : 0;
-    const total = opts.onProgress ? await source.estimateBytes(signal) : null;
-    const meter = new ProgressMeter('backup', total, opts.onProgress);
+    // The estimate (a query on its own connection) runs beside the backup: progress has a total once it answers.
+    const meter = new ProgressMeter('backup', null, opts.onProgress);
+    if (opts.onProgress) void source.estimateBytes(signal).then((total) => meter.setTotal(total), () => undefined);
     const result = await source.backup({
       session,
       ...(parent ? { parent: { manifest: parent, reader: new BlobReader(repo, pool) } } : {}),

@@ -9,10 +9,15 @@ export class ProgressMeter {
 
   constructor(
     private readonly phase: ProgressEvent['phase'],
-    private readonly bytesTotal: number | null,
+    private bytesTotal: number | null,
     private readonly listener: OnProgress | undefined,
     private readonly intervalMs = 200,
   ) {}
+
+  /** Sets the total once it is known (an estimate that answers after the job started). */
+  setTotal(bytes: number | null): void {
+    this.bytesTotal = bytes;
+  }
 
   add(bytes: number, items = 0): void {
     this.bytesDone += bytes;

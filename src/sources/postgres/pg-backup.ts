@@ -124,10 +124,15 @@ export class PostgresSource implements Source {
     try {
       unregister = onAbort(ctx.signal, 'backup', stop);
       const major = Math.floor(Number((await coord.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) / 10000);
-      await checkTool('pg_dump', major);
+      // Checking pg_dump spawns it (~50 ms): done while the catalog is read and the connections open.
+      const toolChecked = checkTool('pg_dump', major);
+      toolChecked.catch(() => undefined); // awaited below
       const catalog = await readCatalog(coord);
       await lockTables(coord, catalog);
-      for (let i = 0; i < jobs; i++) workers.push(await openSnapshotWorker(this.url, snapshot));
+      const opened = await Promise.allSettled(Array.from({ length: jobs }, () => openSnapshotWorker(this.url, snapshot)));
+      for (const o of opened) if (o.status === 'fulfilled') workers.push(o.value); // closed below, whatever happens
+      for (const o of opened) if (o.status === 'rejected') throw o.reason;
+      await toolChecked;
       throwIfAborted(ctx.signal, 'backup');
 
       const run = dumpSchema(this.url, snapshot);
