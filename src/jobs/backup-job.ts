@@ -43,6 +43,15 @@ function guardSignal(opts: BackupOptions): { signal: AbortSignal | undefined; ti
   return { signal, timedOut: () => timer.signal.aborted, dispose: () => clearTimeout(handle) };
 }
 
+/** Lets the database's source start what it can before the volume is open (Source.warmUp); never throws. */
+export function warmUpBackup(url: string): void {
+  try {
+    driverFor(url).open(url).warmUp?.();
+  } catch {
+    // best effort: the backup itself reports what is wrong with the URL
+  }
+}
+
 export async function runBackup(opts: BackupOptions): Promise<BackupInfo> {
   if (!Number.isInteger(opts.level) || opts.level < 0 || opts.level > 9) {
     throw new ArcaError('USAGE', `level must be 0–9, not ${opts.level}`);

@@ -75,6 +75,12 @@ export interface Source {
   readonly url: string;
   /** Bytes a full backup would read (for progress), or null when unknown. */
   estimateBytes(signal?: AbortSignal): Promise<number | null>;
+  /**
+   * Optional: starts, best effort, what backup() will need and can have
+   * before the volume is open (whose key derivation takes ~0.4 s), such as a
+   * client tool's version. Never throws; backup() works without it.
+   */
+  warmUp?(): void;
   backup(ctx: SourceBackupContext): Promise<SourceBackupResult>;
 }
 

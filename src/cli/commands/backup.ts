@@ -38,7 +38,10 @@ export function registerBackupCommand(program: Command, contextOf: ContextFactor
       const record = requireDatabase(ctx.catalog(), name);
       // The backup job (and the sources it drives) loads while the volume's key
       // derivation runs in the threadpool (see program.ts).
-      const [volume, { runBackup }] = await Promise.all([openChosenVolume(ctx, opts.volume), import('../../jobs/backup-job.js')]);
+      // The source warms up then too (a PostgreSQL backup checks pg_dump's version).
+      const job = import('../../jobs/backup-job.js');
+      void job.then((m) => m.warmUpBackup(record.url), () => undefined);
+      const [volume, { runBackup }] = await Promise.all([openChosenVolume(ctx, opts.volume), job]);
       const expiresAt = expiresAtFrom(opts.expire, new Date());
       const started = performance.now();
       const backup = await ctx.runTracked(

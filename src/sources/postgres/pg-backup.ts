@@ -36,7 +36,7 @@ import { HeldBytes, OrderedHash } from './pg-ordered-hash.js';
 import { PART_BYTES, planRanges, type KeyRange } from './pg-ranges.js';
 import { dumpPart, partsNode, type DumpedPart } from './pg-table-parts.js';
 import { runOnPool } from '../../common/run-on-pool.js';
-import { checkTool, dumpSchema, type ToolRun } from './pg-tools.js';
+import { checkTool, dumpSchema, prefetchToolVersion, type ToolRun } from './pg-tools.js';
 
 /** Memory for parts read ahead of the one being hashed (see pg-ordered-hash.ts). */
 const HELD_BYTES = 64 * 1024 * 1024;
@@ -83,6 +83,11 @@ export class PostgresSource implements Source {
     readonly url: string,
     private readonly opts: PostgresSourceOptions = {},
   ) {}
+
+  /** pg_dump's version check spawns it (~50 ms): asked while the volume opens. */
+  warmUp(): void {
+    prefetchToolVersion('pg_dump');
+  }
 
   async estimateBytes(signal?: AbortSignal): Promise<number | null> {
     throwIfAborted(signal, 'backup');

@@ -17,12 +17,30 @@ export function toolPath(tool: PgTool): string {
   return dir ? join(dir, tool) : tool;
 }
 
+/** `--version` answers of the last few seconds, by tool path: a backup asks before it opens the volume (prefetchToolVersion). */
+const versionAnswers = new Map<string, { at: number; answer: Promise<string> }>();
+const VERSION_ANSWER_MS = 60_000;
+
+function versionOutput(path: string): Promise<string> {
+  const cached = versionAnswers.get(path);
+  if (cached && Date.now() - cached.at < VERSION_ANSWER_MS) return cached.answer;
+  const answer = new Promise<string>((resolve, reject) => {
+    execFile(path, ['--version'], { timeout: 15_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+  });
+  answer.catch(() => undefined); // reported by checkTool
+  versionAnswers.set(path, { at: Date.now(), answer });
+  return answer;
+}
+
+/** Starts asking `tool --version` (~50 ms: a process), for a checkTool soon after. Never throws. */
+export function prefetchToolVersion(tool: PgTool): void {
+  void versionOutput(toolPath(tool));
+}
+
 /** The tool's major version; a clear SOURCE error when missing or older than `serverMajor`. */
 export async function checkTool(tool: PgTool, serverMajor: number): Promise<number> {
   const path = toolPath(tool);
-  const out = await new Promise<string>((resolve, reject) => {
-    execFile(path, ['--version'], { timeout: 15_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
-  }).catch((err: unknown) => {
+  const out = await versionOutput(path).catch((err: unknown) => {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     throw new ArcaError(
       'SOURCE',
