@@ -11,7 +11,7 @@ import { ArcaError } from '../errors.js';
 import { redactSecrets } from '../common/redact.js';
 import { BlobReader } from '../repository/blob-reader.js';
 import { WriteSession } from '../repository/write-session.js';
-import { driverFor } from '../sources/index.js';
+import { driverFor, type Source } from '../sources/index.js';
 import { chooseParent, toBackupInfo } from './backup-info.js';
 import { ProgressMeter } from './progress-meter.js';
 import { TokenBucket } from '../common/rate-limit.js';
@@ -30,6 +30,8 @@ export interface BackupOptions extends JobContext {
   jobs?: number;
   /** Bytes per second read from the source, for sources that honour it (files). */
   rateLimit?: number;
+  /** The database's source, when the caller opened it already (beginBackup); opened here otherwise. */
+  source?: Source;
 }
 
 /** The user's signal combined with the --max-duration timer; `dispose` clears the timer. */
@@ -43,13 +45,22 @@ function guardSignal(opts: BackupOptions): { signal: AbortSignal | undefined; ti
   return { signal, timedOut: () => timer.signal.aborted, dispose: () => clearTimeout(handle) };
 }
 
-/** Lets the database's source start what it can before the volume is open (Source.warmUp); never throws. */
-export function warmUpBackup(url: string): void {
+/**
+ * Opens the database's source and lets it begin the backup while the volume
+ * opens (Source.begin); pass it to runBackup as `source`, and release() it
+ * if runBackup is not called. Undefined when the URL has no source (runBackup
+ * then reports that).
+ */
+export function beginBackup(url: string, opts: { jobs?: number; rateLimited?: boolean }): Source | undefined {
+  let source: Source;
   try {
-    driverFor(url).open(url).warmUp?.();
+    source = driverFor(url).open(url);
   } catch {
-    // best effort: the backup itself reports what is wrong with the URL
+    return undefined;
   }
+  // Reading ahead would take data faster than --rate-limit allows.
+  source.begin?.({ ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}), ...(opts.rateLimited ? { readAhead: 0 } : {}) });
+  return source;
 }
 
 export async function runBackup(opts: BackupOptions): Promise<BackupInfo> {
@@ -74,7 +85,7 @@ async function backupGuarded(opts: BackupOptions, signal: AbortSignal | undefine
   const { volume, database } = opts;
   const repo = volume.repo;
   const startedAt = new Date();
-  const source = driverFor(database.url).open(database.url);
+  const source = opts.source ?? driverFor(database.url).open(database.url);
   const pool = new BlobPool(repo.keys, { zstdLevel: repo.config.compression.level });
   const bucket = opts.rateLimit !== undefined ? new TokenBucket(opts.rateLimit) : undefined;
   const session = new WriteSession(repo, {

@@ -76,11 +76,14 @@ export interface Source {
   /** Bytes a full backup would read (for progress), or null when unknown. */
   estimateBytes(signal?: AbortSignal): Promise<number | null>;
   /**
-   * Optional: starts, best effort, what backup() will need and can have
-   * before the volume is open (whose key derivation takes ~0.4 s), such as a
-   * client tool's version. Never throws; backup() works without it.
+   * Optional: begins the next backup() before the volume is open (whose key
+   * derivation takes ~0.4 s): connections, snapshot, and up to `readAhead`
+   * bytes of data read into memory. Never throws: backup() reports what
+   * failed. release() ends a begun backup that backup() will not continue
+   * (a no-op otherwise).
    */
-  warmUp?(): void;
+  begin?(opts: { jobs?: number; readAhead?: number }): void;
+  release?(): Promise<void>;
   backup(ctx: SourceBackupContext): Promise<SourceBackupResult>;
 }
 

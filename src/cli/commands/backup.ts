@@ -38,10 +38,14 @@ export function registerBackupCommand(program: Command, contextOf: ContextFactor
       const record = requireDatabase(ctx.catalog(), name);
       // The backup job (and the sources it drives) loads while the volume's key
       // derivation runs in the threadpool (see program.ts).
-      // The source warms up then too (a PostgreSQL backup checks pg_dump's version).
+      // The source begins then too: a PostgreSQL backup connects, takes its
+      // snapshot and starts its first COPY into memory while the key is derived.
       const job = import('../../jobs/backup-job.js');
-      void job.then((m) => m.warmUpBackup(record.url), () => undefined);
+      const begun = job.then((m) => m.beginBackup(record.url, { jobs: opts.jobs, rateLimited: opts.rateLimit !== undefined }));
+      begun.catch(() => undefined); // an import failure is reported below
+      ctx.onClose(() => begun.then((source) => source?.release?.(), () => undefined)); // a no-op once the backup ran
       const [volume, { runBackup }] = await Promise.all([openChosenVolume(ctx, opts.volume), job]);
+      const source = await begun;
       const expiresAt = expiresAtFrom(opts.expire, new Date());
       const started = performance.now();
       const backup = await ctx.runTracked(
@@ -49,6 +53,7 @@ export function registerBackupCommand(program: Command, contextOf: ContextFactor
         (job) =>
           runBackup({
           volume,
+          ...(source ? { source } : {}),
           database: { name: record.name, url: record.url },
           level: opts.level,
           expiresAt,

@@ -18,7 +18,8 @@ import { BlobType } from '../../repository/pack/pack-footer.js';
 import { saveStream } from '../../repository/stream-saver.js';
 import { encodeTree, type TreeNode } from '../../repository/tree.js';
 import type { Source, SourceBackupContext, SourceBackupResult } from '../source.js';
-import { CATALOG_NODE, SCHEMA_NODE, TABLES_DIR, lockTables, readCatalog, type TableEntry } from './pg-catalog.js';
+import { CATALOG_NODE, SCHEMA_NODE, TABLES_DIR, copyOutSql, lockTables, readCatalog, type PgCatalog, type TableEntry } from './pg-catalog.js';
+import { copyOut, type CopyOut } from './pg-copy-out.js';
 import {
   stopBackends,
   closeClient,
@@ -31,7 +32,7 @@ import {
   type PgClient,
 } from './pg-connect.js';
 import { dumpLargeObjects } from './pg-large-objects.js';
-import { dumpTable, type TableStats } from './pg-table-data.js';
+import { dumpTable, openCopy, type CopyOpener, type TableStats } from './pg-table-data.js';
 import { HeldBytes, OrderedHash } from './pg-ordered-hash.js';
 import { PART_BYTES, planRanges, type KeyRange } from './pg-ranges.js';
 import { dumpPart, partsNode, type DumpedPart } from './pg-table-parts.js';
@@ -40,6 +41,52 @@ import { checkTool, dumpSchema, prefetchToolVersion, type ToolRun } from './pg-t
 
 /** Memory for parts read ahead of the one being hashed (see pg-ordered-hash.ts). */
 const HELD_BYTES = 64 * 1024 * 1024;
+/**
+ * What the first COPY of a begun backup may read before the volume is open:
+ * the server sends ~150–200 MB/s, and the volume's scrypt leaves it ~0.2 s.
+ */
+const EARLY_READ_AHEAD = 48 * 1024 * 1024;
+
+type Job = { table: TableEntry; part?: number } | { largeObjects: true };
+
+/** A backup's state before its data: connections, snapshot, catalog, plan, and the COPY begun early. */
+interface Prepared {
+  coord: PgClient;
+  snapshot: string;
+  workers: PgClient[];
+  catalog: PgCatalog;
+  split: Map<TableEntry, { ranges: KeyRange[]; hash: OrderedHash; done: DumpedPart[] }>;
+  work: Job[];
+  /** Bytes of later key-range parts held until the parts before them are hashed (pg-ordered-hash.ts). */
+  held: HeldBytes;
+  early: { client: PgClient; sql: string; copy: CopyOut } | undefined;
+}
+
+/** Cancels a COPY begun early if nobody took it, and closes the connections (at once when `hard`). */
+async function closePrepared(p: Prepared, hard: boolean): Promise<void> {
+  p.early?.copy.cancel();
+  await Promise.all([...p.workers.map((w) => closeClient(w, hard)), closeClient(p.coord, hard)]);
+}
+
+/** `promise`, or an ABORTED rejection as soon as `signal` aborts (the promise goes on; see release paths). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new ArcaError('ABORTED', 'backup aborted'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
 
 /**
  * Part size for key ranges: PART_BYTES, or ARCA_PG_PART_BYTES (a tuning and
@@ -78,15 +125,33 @@ export interface PostgresExtra {
 
 export class PostgresSource implements Source {
   readonly kind = 'postgres';
+  /** A backup begun before the volume opened (begin()), for the next backup() or release(). */
+  private begun: Promise<Prepared> | undefined;
 
   constructor(
     readonly url: string,
     private readonly opts: PostgresSourceOptions = {},
   ) {}
 
-  /** pg_dump's version check spawns it (~50 ms): asked while the volume opens. */
-  warmUp(): void {
+  /**
+   * Begins the backup before the volume is open (Source.begin): connects,
+   * takes the snapshot, locks and plans, and starts the first COPY reading up
+   * to `readAhead` bytes into memory, so the server works while the volume's
+   * key is derived. A failure is kept for backup() to report.
+   */
+  begin(opts: { jobs?: number; readAhead?: number } = {}): void {
+    if (this.begun) return;
     prefetchToolVersion('pg_dump');
+    this.begun = this.prepare(this.jobsFor(opts.jobs), undefined, opts.readAhead ?? EARLY_READ_AHEAD);
+    this.begun.catch(() => undefined); // reported by backup()
+  }
+
+  /** Ends a begun backup that backup() will not continue: cancels its COPY, closes its connections. */
+  async release(): Promise<void> {
+    const begun = this.begun;
+    this.begun = undefined;
+    const p = await begun?.catch(() => undefined);
+    if (p) await closePrepared(p, true);
   }
 
   async estimateBytes(signal?: AbortSignal): Promise<number | null> {
@@ -102,24 +167,79 @@ export class PostgresSource implements Source {
     }
   }
 
+  private jobsFor(jobs: number | undefined): number {
+    return Math.max(1, Math.floor(jobs ?? this.opts.jobs ?? 2));
+  }
+
+  /**
+   * Everything before the data: the coordinator and its snapshot, the tool
+   * check, the catalog and its locks, the snapshot workers and the key
+   * ranges; with `readAhead`, the first job's COPY is started on the first
+   * worker (runOnPool gives job 0 to worker 0). Closes what it opened when
+   * it fails.
+   */
+  private async prepare(jobs: number, signal: AbortSignal | undefined, readAhead = 0): Promise<Prepared> {
+    const { client: coord, snapshot } = await openCoordinator(this.url);
+    const workers: PgClient[] = [];
+    try {
+      const major = Math.floor(Number((await coord.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) / 10000);
+      // Checking pg_dump spawns it (~50 ms): done while the catalog is read and the connections open.
+      const toolChecked = checkTool('pg_dump', major);
+      toolChecked.catch(() => undefined); // awaited below
+      const catalog = await readCatalog(coord);
+      await lockTables(coord, catalog);
+      const opened = await Promise.allSettled(Array.from({ length: jobs }, () => openSnapshotWorker(this.url, snapshot)));
+      for (const o of opened) if (o.status === 'fulfilled') workers.push(o.value); // closed with the rest, whatever happens
+      for (const o of opened) if (o.status === 'rejected') throw o.reason;
+      await toolChecked;
+      throwIfAborted(signal, 'backup');
+      const p: Prepared = { coord, snapshot, workers, catalog, split: new Map(), work: [], held: new HeldBytes(HELD_BYTES), early: undefined };
+      // Large tables with an integer key are dumped in key ranges (pg-ranges.ts).
+      for (const t of catalog.tables) {
+        const ranges = await planRanges(coord, t, partOptions());
+        if (ranges) p.split.set(t, { ranges, hash: new OrderedHash(ranges.length, p.held), done: [] });
+      }
+      // Parts go to all connections at once only where the CPU has room for more server backends
+      // beside our own threads; on 2 cores that made the (CPU-bound) backup ~20% slower, so there a split
+      // table's parts run one after the other on one connection (they still restore in parallel).
+      const spread = parallelParts();
+      if (catalog.largeObjects.length > 0) p.work.push({ largeObjects: true });
+      for (const table of [...catalog.tables].sort((x, y) => y.estimatedBytes - x.estimatedBytes)) {
+        const s = p.split.get(table);
+        if (s && spread) s.ranges.forEach((_, part) => p.work.push({ table, part }));
+        else p.work.push({ table });
+      }
+      const first = p.work[0];
+      if (readAhead > 0 && first && 'table' in first) {
+        const range = p.split.get(first.table)?.ranges[first.part ?? 0];
+        const sql = copyOutSql(first.table, range);
+        p.early = { client: workers[0]!, sql, copy: copyOut(workers[0]!, sql, { recycle: true, readAhead }) };
+      }
+      return p;
+    } catch (err) {
+      await Promise.all([...workers.map((w) => closeClient(w, true)), closeClient(coord, true)]);
+      throw err;
+    }
+  }
+
   async backup(ctx: SourceBackupContext): Promise<SourceBackupResult> {
     throwIfAborted(ctx.signal, 'backup');
-    const jobs = Math.max(1, Math.floor(ctx.jobs ?? this.opts.jobs ?? 2));
+    const begun = this.begun;
+    this.begun = undefined;
     let bytesRead = 0;
     const onBytes = (n: number) => {
       bytesRead += n;
       ctx.onBytes(n);
     };
-    const { client: coord, snapshot } = await openCoordinator(this.url);
-    const workers: PgClient[] = [];
+    let p: Prepared | undefined;
+    let preparing: Promise<Prepared> | undefined;
     let dump: ToolRun | undefined;
     let aborted = false;
-    // Bytes of later key-range parts held until the parts before them are hashed (pg-ordered-hash.ts).
-    const held = new HeldBytes(HELD_BYTES);
     const cancelAll = () => {
       dump?.child.kill('SIGTERM');
-      held.fail(new ArcaError('ABORTED', 'backup stopped'));
-      void stopBackends(this.url, [coord, ...workers]);
+      p?.held.fail(new ArcaError('ABORTED', 'backup stopped'));
+      p?.early?.copy.cancel();
+      if (p) void stopBackends(this.url, [p.coord, ...p.workers]);
     };
     const stop = () => {
       aborted = true;
@@ -128,19 +248,23 @@ export class PostgresSource implements Source {
     let unregister = () => undefined as void;
     try {
       unregister = onAbort(ctx.signal, 'backup', stop);
-      const major = Math.floor(Number((await coord.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) / 10000);
-      // Checking pg_dump spawns it (~50 ms): done while the catalog is read and the connections open.
-      const toolChecked = checkTool('pg_dump', major);
-      toolChecked.catch(() => undefined); // awaited below
-      const catalog = await readCatalog(coord);
-      await lockTables(coord, catalog);
-      const opened = await Promise.allSettled(Array.from({ length: jobs }, () => openSnapshotWorker(this.url, snapshot)));
-      for (const o of opened) if (o.status === 'fulfilled') workers.push(o.value); // closed below, whatever happens
-      for (const o of opened) if (o.status === 'rejected') throw o.reason;
-      await toolChecked;
+      preparing = begun ?? this.prepare(this.jobsFor(ctx.jobs), ctx.signal);
+      p = await untilAborted(preparing, ctx.signal);
       throwIfAborted(ctx.signal, 'backup');
+      const { workers, catalog, split, work, early } = p;
+      // The COPY begun early is the first job's, on the first worker; any other COPY is new.
+      let pending = early;
+      const open: CopyOpener = (client, sql) => {
+        if (pending && pending.client === client) {
+          const e = pending;
+          pending = undefined;
+          if (e.sql !== sql) throw new ArcaError('INTERNAL', 'the COPY begun early is not the first job');
+          return e.copy;
+        }
+        return openCopy(client, sql);
+      };
 
-      const run = dumpSchema(this.url, snapshot);
+      const run = dumpSchema(this.url, p.snapshot);
       dump = run;
       const schemaNode = saveStream(ctx.session, run.child.stdout!, onBytes).then(async (saved): Promise<TreeNode> => {
         await run.done;
@@ -152,24 +276,6 @@ export class PostgresSource implements Source {
       const stats: TableStats[] = [];
       let loNode: TreeNode | undefined;
       let loStats: PostgresExtra['postgres']['largeObjects'] = null;
-      // Large tables with an integer key are dumped in key ranges on all connections (pg-ranges.ts).
-      const split = new Map<TableEntry, { ranges: KeyRange[]; hash: OrderedHash; done: DumpedPart[] }>();
-      for (const t of catalog.tables) {
-        const ranges = await planRanges(coord, t, partOptions());
-        if (ranges) split.set(t, { ranges, hash: new OrderedHash(ranges.length, held), done: [] });
-      }
-      // Parts go to all connections at once only where the CPU has room for more server backends
-      // beside our own threads; on 2 cores that made the (CPU-bound) backup ~20% slower, so there a split
-      // table's parts run one after the other on one connection (they still restore in parallel).
-      const spread = parallelParts();
-      type Job = { table: TableEntry; part?: number } | { largeObjects: true };
-      const work: Job[] = [];
-      if (catalog.largeObjects.length > 0) work.push({ largeObjects: true });
-      for (const table of [...catalog.tables].sort((a, b) => b.estimatedBytes - a.estimatedBytes)) {
-        const s = split.get(table);
-        if (s && spread) s.ranges.forEach((_, part) => work.push({ table, part }));
-        else work.push({ table });
-      }
       await runOnPool(
         workers,
         work,
@@ -178,11 +284,11 @@ export class PostgresSource implements Source {
             const s = split.get(job.table);
             if (s) {
               for (const part of job.part === undefined ? s.ranges.keys() : [job.part]) {
-                s.done[part] = await dumpPart(client, job.table, s.ranges[part]!, part, s.hash, ctx.session, onBytes);
+                s.done[part] = await dumpPart(client, job.table, s.ranges[part]!, part, s.hash, ctx.session, onBytes, open);
               }
               return;
             }
-            const r = await dumpTable(client, job.table, ctx.session, onBytes);
+            const r = await dumpTable(client, job.table, ctx.session, onBytes, open);
             tableNodes.push(r.node);
             stats.push(r.stats);
           } else {
@@ -221,7 +327,8 @@ export class PostgresSource implements Source {
     } finally {
       unregister();
       if (dump && dump.child.exitCode === null) dump.child.kill('SIGTERM');
-      await Promise.all([...workers.map((w) => closeClient(w, aborted)), closeClient(coord, aborted)]);
+      if (p) await closePrepared(p, aborted);
+      else void preparing?.then((late) => closePrepared(late, true), () => undefined); // aborted while it was prepared
     }
   }
 }

@@ -51,7 +51,16 @@ export interface CopyOutOptions {
    * buffer).
    */
   recycle?: boolean;
+  /**
+   * Bytes read ahead before the consumer first asks for data (a backup that
+   * starts its first COPY while the volume still opens); from the first
+   * request on, the usual few buffers. Default: the usual few buffers.
+   */
+  readAhead?: number;
 }
+
+/** Bytes one socket read may bring (libuv's and pg-socket.ts's read size): its buffers may all wait at once. */
+const READ_BYTES = 64 * 1024;
 
 export class CopyOut implements pg.Submittable, AsyncIterable<Buffer> {
   /** Rows copied, from the server's CommandComplete ("COPY n"); set when the iteration ends. */
@@ -74,6 +83,10 @@ export class CopyOut implements pg.Submittable, AsyncIterable<Buffer> {
   private lent: Buffer | undefined;
   private readonly spare: Buffer[] = [];
   private readonly recycle: boolean;
+  /** Full buffers that may wait before the socket is paused. */
+  private highWater: number;
+  /** Refilled buffers kept for reuse: what may wait in normal flow (the rest of a read-ahead goes to the GC). */
+  private readonly spareMax: number;
   private paused = false;
   private attached = false;
   private copyDone = false;
@@ -90,6 +103,8 @@ export class CopyOut implements pg.Submittable, AsyncIterable<Buffer> {
   ) {
     this.chunkBytes = Math.max(1, opts.chunkBytes ?? CHUNK_BYTES);
     this.recycle = opts.recycle ?? false;
+    this.highWater = Math.max(HIGH_WATER, Math.ceil((opts.readAhead ?? 0) / this.chunkBytes));
+    this.spareMax = HIGH_WATER + Math.ceil(READ_BYTES / this.chunkBytes) + 2;
     this.out = Buffer.allocUnsafeSlow(this.chunkBytes);
     const signal = opts.signal;
     if (signal?.aborted) this.failure = new ArcaError('ABORTED', 'copy aborted');
@@ -166,15 +181,16 @@ export class CopyOut implements pg.Submittable, AsyncIterable<Buffer> {
   }
 
   private async next(): Promise<IteratorResult<Buffer>> {
+    this.highWater = HIGH_WATER; // the consumer is here: no more read-ahead
     if (this.lent) {
-      if (this.lent.length === this.chunkBytes) this.spare.push(this.lent);
+      if (this.lent.length === this.chunkBytes && this.spare.length < this.spareMax) this.spare.push(this.lent);
       this.lent = undefined;
     }
     for (;;) {
       if (this.failure) throw this.failure;
       const buf = this.ready.shift();
       if (buf) {
-        if (this.paused && this.ready.length < HIGH_WATER) {
+        if (this.paused && this.ready.length < this.highWater) {
           this.paused = false;
           this.socket?.resume();
         }
@@ -277,7 +293,7 @@ export class CopyOut implements pg.Submittable, AsyncIterable<Buffer> {
         this.ready.push(this.out);
         this.out = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.chunkBytes);
         this.outFill = 0;
-        if (this.ready.length >= HIGH_WATER && !this.paused) {
+        if (this.ready.length >= this.highWater && !this.paused) {
           this.paused = true;
           this.socket?.pause();
         }

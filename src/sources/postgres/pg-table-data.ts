@@ -12,7 +12,7 @@ import type { BlobReader } from '../../repository/blob-reader.js';
 import { saveStream } from '../../repository/stream-saver.js';
 import type { TreeNode } from '../../repository/tree.js';
 import type { WriteSession } from '../../repository/write-session.js';
-import { copyOut } from './pg-copy-out.js';
+import { copyOut, type CopyOut } from './pg-copy-out.js';
 import { copyInSql, copyOutSql, type TableEntry } from './pg-catalog.js';
 import { qualified, stepError, type PgClient } from './pg-connect.js';
 
@@ -28,15 +28,21 @@ export interface TableStats {
 }
 
 /** Dumps one table in the worker's snapshot; returns its tree node and stats. */
+/** Starts a COPY TO on a client: a new one, or one a backup started early on it (pg-backup.ts). */
+export type CopyOpener = (client: PgClient, sql: string) => CopyOut;
+
+/** recycle: the hash and the chunker are done with a buffer when they ask for the next. */
+export const openCopy: CopyOpener = (client, sql) => copyOut(client, sql, { recycle: true });
+
 export async function dumpTable(
   client: PgClient,
   t: TableEntry,
   session: WriteSession,
   onBytes: (n: number) => void,
+  open: CopyOpener = openCopy,
 ): Promise<{ node: TreeNode; stats: TableStats }> {
   const hash = createHash('sha256');
-  // recycle: the hash and the chunker are done with a buffer when they ask for the next.
-  const stream = copyOut(client, copyOutSql(t), { recycle: true });
+  const stream = open(client, copyOutSql(t));
   async function* hashed(): AsyncGenerator<Uint8Array> {
     for await (const chunk of stream) {
       hash.update(chunk);

@@ -16,7 +16,7 @@ import { BlobType } from '../../repository/pack/pack-footer.js';
 import { saveStream, type SavedStream } from '../../repository/stream-saver.js';
 import type { TreeNode } from '../../repository/tree.js';
 import type { WriteSession } from '../../repository/write-session.js';
-import { copyOut } from './pg-copy-out.js';
+import { openCopy, type CopyOpener } from './pg-table-data.js';
 import { copyInSql, copyOutSql, type TableEntry, type TablePart } from './pg-catalog.js';
 import { stepError, type PgClient } from './pg-connect.js';
 import type { OrderedHash } from './pg-ordered-hash.js';
@@ -36,9 +36,10 @@ export async function dumpPart(
   hash: OrderedHash,
   session: WriteSession,
   onBytes: (n: number) => void,
+  open: CopyOpener = openCopy,
 ): Promise<DumpedPart> {
-  // recycle: the ordered hash copies what it holds; the chunker is done with a buffer when it asks for the next.
-  const stream = copyOut(client, copyOutSql(t, r), { recycle: true });
+  // recycle (openCopy): the ordered hash copies what it holds; the chunker is done with a buffer when it asks for the next.
+  const stream = open(client, copyOutSql(t, r));
   async function* hashed(): AsyncGenerator<Uint8Array> {
     for await (const chunk of stream) {
       await hash.add(i, chunk);

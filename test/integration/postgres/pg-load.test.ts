@@ -92,8 +92,11 @@ describe('postgres under load', () => {
     const b = await runBackup({ volume: vol, database: { name: 'bank', url: urlOf(db) }, level: 0, expiresAt: null });
     const target = scratchName();
     const ac = new AbortController();
-    const p = runRestore({ volume: await reopen(vol), backupId: b.id, to: urlOf(target), force: false, signal: ac.signal });
-    setTimeout(() => ac.abort(), 400);
+    // Aborted when the first bytes load (not after a fixed delay, which a fast restore outran).
+    const onProgress = (e: { bytesDone: number }) => {
+      if (e.bytesDone > 0) ac.abort();
+    };
+    const p = runRestore({ volume: await reopen(vol), backupId: b.id, to: urlOf(target), force: false, signal: ac.signal, onProgress });
     await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
     expect((await sql('postgres', 'SELECT count(*)::int AS n FROM pg_database WHERE datname = $1', [target])).rows[0].n).toBe(0);
     expect(await leftoverRestoreDbs()).toEqual([]);

@@ -82,6 +82,11 @@ export function normalizeDatabaseUrl(input: string): string {
 
 let clock = Date.parse('2024-05-01T10:00:00Z');
 
+/** The fake has no source to begin: runBackup opens none. */
+export function beginBackup(): undefined {
+  return undefined;
+}
+
 export async function runBackup(
   opts: { volume: OpenVolume; database: DatabaseRef; level: number; expiresAt: Date | null } & JobContext,
 ): Promise<BackupInfo> {
