@@ -167,19 +167,34 @@ static void gcm_finalize(napi_env env, void *data, void *hint) {
   free(g);
 }
 
-static napi_value key_arg(napi_env env, napi_value v, uint8_t **key) {
+/** The 32-byte key that is the only argument of hmacKey / gcmKey; NULL with an exception pending otherwise. */
+static uint8_t *only_key_arg(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint8_t *key;
   size_t n;
-  if (!typed_bytes(env, v, napi_uint8_array, key, &n) || n != KEY_BYTES) return fail(env, "INTERNAL", "a 32-byte key is expected");
-  return v;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      !typed_bytes(env, argv[0], napi_uint8_array, &key, &n) || n != KEY_BYTES) {
+    fail(env, "INTERNAL", "a 32-byte key is expected");
+    return NULL;
+  }
+  return key;
+}
+
+/** An N-API external that owns `data` (freed by `finalize` with the handle); NULL after freeing it otherwise. */
+static napi_value wrap_handle(napi_env env, void *data, napi_finalize finalize, const char *what) {
+  napi_value out;
+  if (napi_create_external(env, data, finalize, NULL, &out) != napi_ok) {
+    finalize(env, data, NULL);
+    return fail(env, "INTERNAL", what);
+  }
+  return out;
 }
 
 /** hmacKey(key: Uint8Array(32)) → handle for hmacInto. */
 static napi_value hmac_key(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint8_t *key;
-  if (argc < 1 || !key_arg(env, argv[0], &key)) return NULL;
+  uint8_t *key = only_key_arg(env, info);
+  if (!key) return NULL;
   HmacHandle *h = calloc(1, sizeof *h);
   if (!h) return fail(env, "INTERNAL", "out of memory");
   h->ctx = HMAC_CTX_new();
@@ -187,12 +202,7 @@ static napi_value hmac_key(napi_env env, napi_callback_info info) {
     hmac_finalize(env, h, NULL);
     return fail(env, "INTERNAL", "HMAC-SHA256 setup failed");
   }
-  napi_value out;
-  if (napi_create_external(env, h, hmac_finalize, NULL, &out) != napi_ok) {
-    hmac_finalize(env, h, NULL);
-    return fail(env, "INTERNAL", "cannot make an HMAC handle");
-  }
-  return out;
+  return wrap_handle(env, h, hmac_finalize, "cannot make an HMAC handle");
 }
 
 /** hmacInto(handle, data: Uint8Array, out: Uint8Array, at: number): writes 32 bytes at out[at]. */
@@ -221,11 +231,8 @@ static napi_value hmac_into(napi_env env, napi_callback_info info) {
 
 /** gcmKey(key: Uint8Array(32)) → handle for gcmSealInto / gcmOpenInto. */
 static napi_value gcm_key(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  uint8_t *key;
-  if (argc < 1 || !key_arg(env, argv[0], &key)) return NULL;
+  uint8_t *key = only_key_arg(env, info);
+  if (!key) return NULL;
   GcmHandle *g = calloc(1, sizeof *g);
   if (!g) return fail(env, "INTERNAL", "out of memory");
   g->enc = EVP_CIPHER_CTX_new();
@@ -235,12 +242,7 @@ static napi_value gcm_key(napi_env env, napi_callback_info info) {
     gcm_finalize(env, g, NULL);
     return fail(env, "INTERNAL", "AES-256-GCM setup failed");
   }
-  napi_value out;
-  if (napi_create_external(env, g, gcm_finalize, NULL, &out) != napi_ok) {
-    gcm_finalize(env, g, NULL);
-    return fail(env, "INTERNAL", "cannot make an AES-GCM handle");
-  }
-  return out;
+  return wrap_handle(env, g, gcm_finalize, "cannot make an AES-GCM handle");
 }
 
 /**
