@@ -12,6 +12,10 @@
 //     blob ids must pass `session.has(id)` (a prune may be deleting the
 //     packs that hold them, format §10); otherwise read the item again.
 //   - backup() honours `signal` promptly (throws ArcaError 'ABORTED').
+//   - begin() (optional) only starts the next backup() early: that backup
+//     reads the database as it was when begin() ran, and reports begin()'s
+//     failures itself; release() leaves nothing open when no backup() follows
+//     (test/integration/postgres/pg-begin.test.ts).
 //   - restore() never leaves a half-written item under its final name, never
 //     overwrites an existing target without `force`, and fails loudly (an
 //     ArcaError) on any damaged or missing blob.
