@@ -9,7 +9,11 @@
 //   reset-response  the server handled the request, the client gets the
 //                   headers and half of the body, then the connection is cut
 //   corrupt         one byte of the request body is flipped on the way (the
-//                   server must refuse it: Content-MD5 / CRC32 / SHA-256)
+//                   server must refuse it: Content-MD5 / CRC32 / SHA-256), only
+//                   in bodies that carry such a checksum: nothing on the wire
+//                   protects the others (CompleteMultipartUpload's XML) from
+//                   such a flip but TLS, and a flipped byte there is a 400 the
+//                   client rightly does not retry
 //   slow            the request waits `slowMs` before it is forwarded (longer
 //                   than the client's timeout, sometimes)
 //
@@ -55,12 +59,13 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   const sockets = new Set<Socket>();
   const state = { enabled: true };
 
-  const choose = (method: string, url: string, hasBody: boolean): FaultKind | undefined => {
+  const choose = (method: string, url: string, hasBody: boolean, hasChecksum: boolean): FaultKind | undefined => {
     if (!state.enabled || (opts.applies && !opts.applies(method, url))) return undefined;
     let r = random();
     for (const kind of FAULT_KINDS) {
       const rate = opts.rates[kind] ?? 0;
-      if ((kind === 'reset-request' || kind === 'corrupt') && !hasBody) continue;
+      if (kind === 'reset-request' && !hasBody) continue;
+      if (kind === 'corrupt' && !(hasBody && hasChecksum)) continue;
       if (r < rate) return kind;
       r -= rate;
     }
@@ -98,7 +103,8 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
         stats.requests++;
         const body = Buffer.concat(chunks);
         const method = req.method ?? 'GET';
-        const fault = choose(method, req.url ?? '/', body.length > 0);
+        const checksummed = req.headers['content-md5'] !== undefined || Object.keys(req.headers).some((h) => h.startsWith('x-amz-checksum-'));
+        const fault = choose(method, req.url ?? '/', body.length > 0, checksummed);
         if (fault) stats[fault]++;
         const kill = (): void => {
           req.socket.destroy();
