@@ -10,7 +10,9 @@
 //   tables/<s>.<t>.copy    COPY text of each table (names escaped, see escapeName)
 //   large-objects.bin      only when there are large objects
 // `extra` records per table rows, bytes and the SHA-256 of its whole COPY
-// stream (split or not), and `parts` for a split table.
+// stream (split or not), and `parts` for a split table. `arca backup` calls
+// begin() while the volume's key is derived: everything up to the data is
+// prepared then, and the first COPY reads ahead (decision 0007).
 
 import { availableParallelism } from 'node:os';
 import { ArcaError } from '../../errors.js';
