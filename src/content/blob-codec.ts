@@ -63,7 +63,12 @@ export function sealBlobInto(encKey: Buffer, plaintext: Uint8Array, zstdLevel: n
 export function openBlob(keys: { encKey: Buffer; idKey: Buffer }, id: Uint8Array, sealed: Uint8Array, rawLength: number): Buffer {
   const idHex = Buffer.from(id).toString('hex');
   const plain = decodeBlob(openSealed(keys.encKey, AAD.blob, sealed, `blob ${idHex}`), idHex);
-  if (plain.length !== rawLength || !blobId(keys.idKey, plain).equals(id)) {
+  return checkedPlain(plain, rawLength, id, idHex, () => blobId(keys.idKey, plain));
+}
+
+/** `plain` when it has the recorded length and its id (`idOf`, computed only then) is `id`; CORRUPT otherwise. */
+function checkedPlain(plain: Buffer, rawLength: number, id: Uint8Array, idHex: string, idOf: () => Uint8Array): Buffer {
+  if (plain.length !== rawLength || !Buffer.from(idOf()).equals(id)) {
     throw new ArcaError('CORRUPT', `blob ${idHex} is damaged: content does not match its id`);
   }
   return plain;
@@ -119,10 +124,9 @@ export class BlobCodec {
   open(id: Uint8Array, sealed: Uint8Array, rawLength: number): Buffer {
     const idHex = Buffer.from(id).toString('hex');
     const plain = decodeBlob(this.sealer.open(AAD.blob, sealed, `blob ${idHex}`), idHex);
-    if (plain.length === rawLength) this.idInto(plain, this.idCheck, 0);
-    if (plain.length !== rawLength || !this.idCheck.equals(id)) {
-      throw new ArcaError('CORRUPT', `blob ${idHex} is damaged: content does not match its id`);
-    }
-    return plain;
+    return checkedPlain(plain, rawLength, id, idHex, () => {
+      this.idInto(plain, this.idCheck, 0);
+      return this.idCheck;
+    });
   }
 }

@@ -146,11 +146,6 @@ export class Chunker {
     this.nativeParams = Int32Array.of(min, avg, max, this.maskS, this.maskL);
   }
 
-  /** True when the native addon does the scan. */
-  get isNative(): boolean {
-    return this.native !== null;
-  }
-
   /** Bytes fed since the last cut (the unfinished chunk), always < max. */
   get pendingBytes(): number {
     return this.pending;

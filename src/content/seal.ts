@@ -51,15 +51,23 @@ export function seal(key: Buffer, context: string, ...parts: Uint8Array[]): Buff
   return Buffer.concat(out);
 }
 
+/** Throws INTERNAL unless `parts` sealed (nonce and tag added) fit `out` from `at`. */
+function checkRoom(out: Uint8Array, at: number, parts: Uint8Array[]): void {
+  let need = SEAL_OVERHEAD;
+  for (const p of parts) need += p.byteLength;
+  if (at < 0 || at + need > out.length) throw new ArcaError('INTERNAL', `sealed item of ${need} bytes does not fit its buffer`);
+}
+
+const tooShort = (what: string): ArcaError => new ArcaError('CORRUPT', `${what} is damaged: too short to be encrypted data`);
+const notAuthentic = (what: string): ArcaError => new ArcaError('CORRUPT', `${what} is damaged: authentication failed`);
+
 /**
  * Seals like seal() but writes nonce ‖ ciphertext ‖ tag into `out` at `at`
  * (no intermediate buffers joined); returns the bytes written. Throws
  * INTERNAL when they would not fit.
  */
 export function sealInto(key: Buffer, context: string, out: Buffer, at: number, ...parts: Uint8Array[]): number {
-  let need = SEAL_OVERHEAD;
-  for (const p of parts) need += p.byteLength;
-  if (at < 0 || at + need > out.length) throw new ArcaError('INTERNAL', `sealed item of ${need} bytes does not fit its buffer`);
+  checkRoom(out, at, parts);
   const nonce = nextNonce();
   out.set(nonce, at);
   let pos = at + NONCE_BYTES;
@@ -79,7 +87,7 @@ export function sealInto(key: Buffer, context: string, out: Buffer, at: number, 
 
 /** Opens a sealed item; throws ArcaError CORRUPT when it does not authenticate. */
 export function openSealed(key: Buffer, context: string, sealed: Uint8Array, what = 'object'): Buffer {
-  if (sealed.length < SEAL_OVERHEAD) throw new ArcaError('CORRUPT', `${what} is damaged: too short to be encrypted data`);
+  if (sealed.length < SEAL_OVERHEAD) throw tooShort(what);
   const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
   const nonce = buf.subarray(0, NONCE_BYTES);
   const tag = buf.subarray(buf.length - TAG_BYTES);
@@ -91,7 +99,7 @@ export function openSealed(key: Buffer, context: string, sealed: Uint8Array, wha
     decipher.final();
     return body;
   } catch {
-    throw new ArcaError('CORRUPT', `${what} is damaged: authentication failed`);
+    throw notAuthentic(what);
   }
 }
 
@@ -113,18 +121,17 @@ export class KeyedSealer {
   /** As sealInto(): nonce ‖ ciphertext of head ‖ body ‖ tag at out[at]; returns the bytes written. */
   sealInto(context: string, out: Buffer, at: number, head: Uint8Array, body: Uint8Array): number {
     if (!this.native || !this.handle) return sealInto(this.key, context, out, at, head, body);
-    const need = SEAL_OVERHEAD + head.byteLength + body.byteLength;
-    if (at < 0 || at + need > out.length) throw new ArcaError('INTERNAL', `sealed item of ${need} bytes does not fit its buffer`);
+    checkRoom(out, at, [head, body]);
     return this.native.gcmSealInto(this.handle, nextNonce(), aadOf(context), head, body, out, at);
   }
 
   /** As openSealed(): the plaintext, or CORRUPT when the item does not authenticate. */
   open(context: string, sealed: Uint8Array, what = 'object'): Buffer {
     if (!this.native || !this.handle) return openSealed(this.key, context, sealed, what);
-    if (sealed.length < SEAL_OVERHEAD) throw new ArcaError('CORRUPT', `${what} is damaged: too short to be encrypted data`);
+    if (sealed.length < SEAL_OVERHEAD) throw tooShort(what);
     const plain = Buffer.allocUnsafe(sealed.length - SEAL_OVERHEAD);
     const n = this.native.gcmOpenInto(this.handle, aadOf(context), sealed, plain, 0);
-    if (n !== plain.length) throw new ArcaError('CORRUPT', `${what} is damaged: authentication failed`);
+    if (n !== plain.length) throw notAuthentic(what);
     return plain;
   }
 }

@@ -12,7 +12,6 @@ import { SessionLease, listSessions } from '../repository/session-lease.js';
 import { applyRetention, type RetentionPolicy } from './retention.js';
 import type { JobContext } from './types.js';
 import type { OpenVolume } from './volume-service.js';
-
 import { DEFAULT_REPACK_THRESHOLD } from './job-limits.js';
 
 export { DEFAULT_REPACK_THRESHOLD } from './job-limits.js';

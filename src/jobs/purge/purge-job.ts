@@ -16,7 +16,6 @@ import type { DatabaseRef, JobContext } from '../types.js';
 import type { OpenVolume } from '../volume-service.js';
 import { withPurgeEngine } from './open-engine.js';
 import type { PurgeCount } from './purge-engine.js';
-
 import { DEFAULT_BATCH_SIZE, validateBatchSize } from '../job-limits.js';
 
 export { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, validateBatchSize } from '../job-limits.js';

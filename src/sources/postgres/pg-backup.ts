@@ -64,29 +64,22 @@ interface Prepared {
   early: { client: PgClient; sql: string; copy: CopyOut } | undefined;
 }
 
+/** Closes a backup's connections (at once when `hard`). */
+async function closeConnections(coord: PgClient, workers: PgClient[], hard: boolean): Promise<void> {
+  await Promise.all([...workers.map((w) => closeClient(w, hard)), closeClient(coord, hard)]);
+}
+
 /** Cancels a COPY begun early if nobody took it, and closes the connections (at once when `hard`). */
 async function closePrepared(p: Prepared, hard: boolean): Promise<void> {
   p.early?.copy.cancel();
-  await Promise.all([...p.workers.map((w) => closeClient(w, hard)), closeClient(p.coord, hard)]);
+  await closeConnections(p.coord, p.workers, hard);
 }
 
-/** `promise`, or an ABORTED rejection as soon as `signal` aborts (the promise goes on; see release paths). */
+/** `promise`, or ABORTED as soon as `signal` aborts (the promise goes on: its caller closes what it brings). */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new ArcaError('ABORTED', 'backup aborted'));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
+    const unregister = onAbort(signal, 'backup', () => reject(new ArcaError('ABORTED', 'backup aborted')));
+    promise.then(resolve, reject).finally(unregister);
   });
 }
 
@@ -219,7 +212,7 @@ export class PostgresSource implements Source {
       }
       return p;
     } catch (err) {
-      await Promise.all([...workers.map((w) => closeClient(w, true)), closeClient(coord, true)]);
+      await closeConnections(coord, workers, true);
       throw err;
     }
   }

@@ -17,7 +17,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type pg from 'pg';
 import { ArcaError } from '../../errors.js';
-import { canReadRaw, setRawReader } from './pg-socket.js';
+import { READ_BYTES, canReadRaw, setRawReader } from './pg-socket.js';
 
 /** Bytes per yielded buffer (except the last). */
 export const CHUNK_BYTES = 256 * 1024;
@@ -58,9 +58,6 @@ export interface CopyOutOptions {
    */
   readAhead?: number;
 }
-
-/** Bytes one socket read may bring (libuv's and pg-socket.ts's read size): its buffers may all wait at once. */
-const READ_BYTES = 64 * 1024;
 
 export class CopyOut implements pg.Submittable, AsyncIterable<Buffer> {
   /** Rows copied, from the server's CommandComplete ("COPY n"); set when the iteration ends. */
@@ -104,6 +101,7 @@ export class CopyOut implements pg.Submittable, AsyncIterable<Buffer> {
     this.chunkBytes = Math.max(1, opts.chunkBytes ?? CHUNK_BYTES);
     this.recycle = opts.recycle ?? false;
     this.highWater = Math.max(HIGH_WATER, Math.ceil((opts.readAhead ?? 0) / this.chunkBytes));
+    // One socket read (READ_BYTES: libuv's size too) may fill that many buffers that then wait at once.
     this.spareMax = HIGH_WATER + Math.ceil(READ_BYTES / this.chunkBytes) + 2;
     this.out = Buffer.allocUnsafeSlow(this.chunkBytes);
     const signal = opts.signal;

@@ -10,7 +10,7 @@
 import net from 'node:net';
 
 /** Bytes read at most per system call (as libuv's default for streams). */
-const READ_BYTES = 64 * 1024;
+export const READ_BYTES = 64 * 1024;
 
 /** Receives the bytes of one read: a view valid only during the call. */
 export type RawReader = (bytes: Buffer) => void;

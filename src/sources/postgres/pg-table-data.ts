@@ -27,13 +27,13 @@ export interface TableStats {
   parts?: number;
 }
 
-/** Dumps one table in the worker's snapshot; returns its tree node and stats. */
 /** Starts a COPY TO on a client: a new one, or one a backup started early on it (pg-backup.ts). */
 export type CopyOpener = (client: PgClient, sql: string) => CopyOut;
 
 /** recycle: the hash and the chunker are done with a buffer when they ask for the next. */
 export const openCopy: CopyOpener = (client, sql) => copyOut(client, sql, { recycle: true });
 
+/** Dumps one table in the worker's snapshot; returns its tree node and stats. */
 export async function dumpTable(
   client: PgClient,
   t: TableEntry,

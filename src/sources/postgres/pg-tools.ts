@@ -17,7 +17,7 @@ export function toolPath(tool: PgTool): string {
   return dir ? join(dir, tool) : tool;
 }
 
-/** `--version` answers of the last few seconds, by tool path: a backup asks before it opens the volume (prefetchToolVersion). */
+/** `--version` answers of the last minute, by tool path: a backup asks before it opens the volume (prefetchToolVersion). */
 const versionAnswers = new Map<string, { at: number; answer: Promise<string> }>();
 const VERSION_ANSWER_MS = 60_000;
 
