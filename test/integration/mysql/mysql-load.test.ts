@@ -88,8 +88,11 @@ describe('mysql under load', () => {
     const db = await createDb({ text: BANK });
     const vol = await makeVolume();
     const ac = new AbortController();
-    const p = runBackup({ volume: vol, database: { name: 'bank', url: urlOf(db) }, level: 0, expiresAt: null, signal: ac.signal });
-    setTimeout(() => ac.abort(), 150);
+    // Aborted when the first bytes are read (not after a fixed delay, which a fast backup may outrun).
+    const onProgress = (e: { bytesDone: number }) => {
+      if (e.bytesDone > 0) ac.abort();
+    };
+    const p = runBackup({ volume: vol, database: { name: 'bank', url: urlOf(db) }, level: 0, expiresAt: null, signal: ac.signal, onProgress });
     await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
     expect(await listBackups(await reopen(vol))).toEqual([]);
     let left = 1;
@@ -106,8 +109,11 @@ describe('mysql under load', () => {
     const b = await runBackup({ volume: vol, database: { name: 'bank', url: urlOf(db) }, level: 0, expiresAt: null });
     const target = scratchName();
     const ac = new AbortController();
-    const p = runRestore({ volume: await reopen(vol), backupId: b.id, to: urlOf(target), force: false, signal: ac.signal });
-    setTimeout(() => ac.abort(), 300);
+    // Aborted when the first bytes load (not after a fixed delay, which a fast restore may outrun).
+    const onProgress = (e: { bytesDone: number }) => {
+      if (e.bytesDone > 0) ac.abort();
+    };
+    const p = runRestore({ volume: await reopen(vol), backupId: b.id, to: urlOf(target), force: false, signal: ac.signal, onProgress });
     await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
     expect(await sql<unknown[]>(undefined, 'SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [target])).toEqual([]);
     expect(await leftoverRestoreDbs()).toEqual([]);

@@ -73,8 +73,11 @@ describe('postgres under load', () => {
     const db = await createDb({ text: BANK });
     const vol = await makeVolume();
     const ac = new AbortController();
-    const p = runBackup({ volume: vol, database: { name: 'bank', url: urlOf(db) }, level: 0, expiresAt: null, signal: ac.signal });
-    setTimeout(() => ac.abort(), 150);
+    // Aborted when the first bytes are read (not after a fixed delay, which a fast backup may outrun).
+    const onProgress = (e: { bytesDone: number }) => {
+      if (e.bytesDone > 0) ac.abort();
+    };
+    const p = runBackup({ volume: vol, database: { name: 'bank', url: urlOf(db) }, level: 0, expiresAt: null, signal: ac.signal, onProgress });
     await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
     expect(await listBackups(await reopen(vol))).toEqual([]);
     let left = 1;
