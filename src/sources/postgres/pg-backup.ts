@@ -122,6 +122,8 @@ export class PostgresSource implements Source {
   readonly kind = 'postgres';
   /** A backup begun before the volume opened (begin()), for the next backup() or release(). */
   private begun: Promise<Prepared> | undefined;
+  /** Stops the begun prepare (a lock wait, say) when the backup aborts or is released. */
+  private stopBegun: AbortController | undefined;
 
   constructor(
     readonly url: string,
@@ -137,7 +139,8 @@ export class PostgresSource implements Source {
   begin(opts: { jobs?: number; readAhead?: number } = {}): void {
     if (this.begun) return;
     prefetchToolVersion('pg_dump');
-    this.begun = this.prepare(this.jobsFor(opts.jobs), undefined, opts.readAhead ?? EARLY_READ_AHEAD);
+    this.stopBegun = new AbortController();
+    this.begun = this.prepare(this.jobsFor(opts.jobs), this.stopBegun.signal, opts.readAhead ?? EARLY_READ_AHEAD);
     this.begun.catch(() => undefined); // reported by backup()
   }
 
@@ -145,6 +148,8 @@ export class PostgresSource implements Source {
   async release(): Promise<void> {
     const begun = this.begun;
     this.begun = undefined;
+    this.stopBegun?.abort(); // a prepare still waiting (on a table lock, say) ends now
+    this.stopBegun = undefined;
     const p = await begun?.catch(() => undefined);
     if (p) await closePrepared(p, true);
   }
@@ -171,12 +176,15 @@ export class PostgresSource implements Source {
    * check, the catalog and its locks, the snapshot workers and the key
    * ranges; with `readAhead`, the first job's COPY is started on the first
    * worker (runOnPool gives job 0 to worker 0). Closes what it opened when
-   * it fails.
+   * it fails. An abort terminates its sessions, so a statement that waits
+   * (LOCK TABLE behind an application's exclusive lock) ends at once.
    */
   private async prepare(jobs: number, signal: AbortSignal | undefined, readAhead = 0): Promise<Prepared> {
     const { client: coord, snapshot } = await openCoordinator(this.url);
     const workers: PgClient[] = [];
+    let unregister = () => undefined as void;
     try {
+      unregister = onAbort(signal, 'backup', () => void stopBackends(this.url, [coord, ...workers]));
       const major = Math.floor(Number((await coord.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v) / 10000);
       // Checking pg_dump spawns it (~50 ms): done while the catalog is read and the connections open.
       const toolChecked = checkTool('pg_dump', major);
@@ -213,14 +221,18 @@ export class PostgresSource implements Source {
       return p;
     } catch (err) {
       await closeConnections(coord, workers, true);
+      if (signal?.aborted) throw new ArcaError('ABORTED', 'backup aborted', { cause: err });
       throw err;
+    } finally {
+      unregister();
     }
   }
 
   async backup(ctx: SourceBackupContext): Promise<SourceBackupResult> {
-    throwIfAborted(ctx.signal, 'backup');
     const begun = this.begun;
+    const stopBegun = this.stopBegun;
     this.begun = undefined;
+    this.stopBegun = undefined;
     let bytesRead = 0;
     const onBytes = (n: number) => {
       bytesRead += n;
@@ -242,8 +254,9 @@ export class PostgresSource implements Source {
     };
     let unregister = () => undefined as void;
     try {
+      preparing = begun; // closed below whatever happens
       unregister = onAbort(ctx.signal, 'backup', stop);
-      preparing = begun ?? this.prepare(this.jobsFor(ctx.jobs), ctx.signal);
+      preparing ??= this.prepare(this.jobsFor(ctx.jobs), ctx.signal);
       p = await untilAborted(preparing, ctx.signal);
       throwIfAborted(ctx.signal, 'backup');
       const { workers, catalog, split, work, early } = p;
@@ -323,7 +336,12 @@ export class PostgresSource implements Source {
       unregister();
       if (dump && dump.child.exitCode === null) dump.child.kill('SIGTERM');
       if (p) await closePrepared(p, aborted);
-      else void preparing?.then((late) => closePrepared(late, true), () => undefined); // aborted while it was prepared
+      else {
+        // Aborted or failed while it was prepared: a begun prepare stops (its own abort
+        // closes what it opened), and whatever it brings later is closed.
+        stopBegun?.abort();
+        void preparing?.then((late) => closePrepared(late, true), () => undefined);
+      }
     }
   }
 }

@@ -2,13 +2,15 @@
 // in the snapshot, and the dump tool runs at the backup's low priority (nice
 // 10, idle I/O class where ionice exists) with no password on its command
 // line. A wrapper pg_dump (ARCA_PG_BINDIR) records what it sees, then runs
-// the real one.
+// the real one. --max-duration ends a backup that waits for a table lock the
+// application holds, without waiting for the lock.
 
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { arcaOk, freshHome, makeScratch, requireBuiltCli, type Home, type Scratch } from '../../helpers/index.js';
-import { createDb, dropScratch, urlOf } from '../postgres/pg-helpers.js';
+import { arcaOk, describeRun, freshHome, makeScratch, requireBuiltCli, runArca, type Home, type Scratch } from '../../helpers/index.js';
+import { createDb, dropScratch, sql, urlOf } from '../postgres/pg-helpers.js';
 
 const hasIonice = (() => {
   try {
@@ -72,6 +74,28 @@ describe('postgres backup guard rails', () => {
     await arcaOk(['backup', 'pg', '--no-nice'], env());
     expect(readFileSync(scratch.path('nice'), 'utf8').trim()).toBe(String(execFileSync('nice', { encoding: 'utf8' }).trim()));
   });
+
+  it('--max-duration ends a backup stuck behind an application lock: exit 1 while the lock is still held, no session left', async () => {
+    const listed = async () => (JSON.parse((await arcaOk(['backups', 'pg', '--json'], env())).stdout) as unknown[]).length;
+    const before = await listed();
+    const app = new pg.Client({ connectionString: urlOf(db) });
+    await app.connect();
+    try {
+      await app.query('BEGIN');
+      await app.query('LOCK TABLE b IN ACCESS EXCLUSIVE MODE');
+      // The lock is held until this test releases it: a backup that waited for it would hang here.
+      const r = await runArca(['backup', 'pg', '--max-duration', '2s'], env());
+      expect(r.code, describeRun(r)).toBe(1);
+      expect(r.stderr).toMatch(/exceeded --max-duration 2s/);
+      const left = await sql('postgres', "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'arca'", [db]);
+      expect(left.rows[0].n).toBe(0);
+      expect((await app.query('SELECT count(*)::int AS n FROM b')).rows[0].n).toBe(1); // the application's transaction goes on
+    } finally {
+      await app.query('ROLLBACK').catch(() => undefined);
+      await app.end();
+    }
+    expect(await listed()).toBe(before);
+  });
 });
 
 describe('postgres backup --rate-limit', () => {
@@ -100,4 +124,5 @@ describe('postgres backup --rate-limit', () => {
     expect(backup.bytesRead).toBeGreaterThan(2_500_000);
     expect(elapsed).toBeGreaterThanOrEqual(((backup.bytesRead - 1_000_000) / 1_000_000) * 1000);
   });
+
 });

@@ -2,8 +2,10 @@
 // `arca backup` does while the volume's key is derived): it restores to what
 // the database held when it began (rows written after begin() are not in it),
 // its per-table checksums equal a plain backup's, release() leaves no
-// session behind, and a failure while beginning is reported by the backup.
+// session behind, a failure while beginning is reported by the backup, and an
+// abort or release while it still waits (for a table lock) ends it at once.
 
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../../src/backend/memory/memory-backend.js';
 import { listBackups, runBackup, runRestore } from '../../../src/jobs/index.js';
@@ -91,5 +93,90 @@ describe('a PostgreSQL backup begun before the volume opens', () => {
     expect(begunError).toMatchObject({ code: (plainError as { code: string }).code, message: (plainError as Error).message });
     expect((begunError as Error).message).toMatch(/does not exist/);
     expect(await listBackups(await reopen(volume))).toEqual([]);
+  });
+
+  describe('while it still waits for a table lock the application holds', () => {
+    /** A scratch database whose table `small` another session holds in ACCESS EXCLUSIVE mode until `unlock`. */
+    async function locked(): Promise<{ db: string; unlock: () => Promise<void> }> {
+      const db = await createDb({ text: TABLES });
+      const app = new pg.Client({ connectionString: urlOf(db) });
+      await app.connect();
+      await app.query('BEGIN');
+      await app.query('LOCK TABLE small IN ACCESS EXCLUSIVE MODE');
+      return { db, unlock: () => app.query('ROLLBACK').then(() => app.end()) };
+    }
+    const waitingForLock = async (db: string) =>
+      (await sql('postgres', "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'arca' AND wait_event_type = 'Lock'", [db])).rows[0].n > 0;
+
+    it('an abort ends the backup as ABORTED and its sessions, while the lock is still held', async () => {
+      const { db, unlock } = await locked();
+      try {
+        const url = urlOf(db);
+        const volume = await makeVolume(new MemoryBackend(), { packSize: 256 * 1024 });
+        const source = postgresDriver.open(url);
+        source.begin!({ jobs: 2 });
+        await until(() => waitingForLock(db));
+        expect(await waitingForLock(db)).toBe(true);
+        const ac = new AbortController();
+        const backup = runBackup({ volume, database: { name: 'db', url }, level: 0, expiresAt: null, source, signal: ac.signal });
+        setImmediate(() => ac.abort());
+        await expect(backup).rejects.toMatchObject({ code: 'ABORTED' });
+        await until(async () => (await arcaSessions(db)) === 0);
+        expect(await arcaSessions(db)).toBe(0);
+        await source.release!(); // nothing left to release
+        expect(await listBackups(await reopen(volume))).toEqual([]);
+      } finally {
+        await unlock();
+      }
+    });
+
+    it('an already aborted backup ends it too', async () => {
+      const { db, unlock } = await locked();
+      try {
+        const source = postgresDriver.open(urlOf(db));
+        source.begin!({ jobs: 2 });
+        await until(() => waitingForLock(db));
+        // The source itself, as a job calls it: it stops before it would reach the session.
+        const p = source.backup({ session: undefined as never, signal: AbortSignal.abort(), onBytes: () => undefined });
+        await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
+        await until(async () => (await arcaSessions(db)) === 0);
+        expect(await arcaSessions(db)).toBe(0);
+      } finally {
+        await unlock();
+      }
+    });
+
+    it('a backup not begun (as the server runs one) ends the same way when aborted', async () => {
+      const { db, unlock } = await locked();
+      try {
+        const url = urlOf(db);
+        const volume = await makeVolume(new MemoryBackend(), { packSize: 256 * 1024 });
+        const ac = new AbortController();
+        const backup = runBackup({ volume, database: { name: 'db', url }, level: 0, expiresAt: null, signal: ac.signal });
+        await until(() => waitingForLock(db));
+        expect(await waitingForLock(db)).toBe(true);
+        ac.abort();
+        await expect(backup).rejects.toMatchObject({ code: 'ABORTED' });
+        await until(async () => (await arcaSessions(db)) === 0);
+        expect(await arcaSessions(db)).toBe(0);
+      } finally {
+        await unlock();
+      }
+    });
+
+    it('release() returns and leaves no session', async () => {
+      const { db, unlock } = await locked();
+      try {
+        const source = postgresDriver.open(urlOf(db));
+        source.begin!({ jobs: 2 });
+        await until(() => waitingForLock(db));
+        expect(await waitingForLock(db)).toBe(true);
+        await source.release!();
+        await until(async () => (await arcaSessions(db)) === 0);
+        expect(await arcaSessions(db)).toBe(0);
+      } finally {
+        await unlock();
+      }
+    });
   });
 });
