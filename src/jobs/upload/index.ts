@@ -35,7 +35,7 @@ export async function validateExport(url: string, file: string): Promise<ValidEx
   const engine = uploadEngine(url);
   if ((await stat(file)).size === 0) throw new ArcaError('USAGE', 'the uploaded file is empty');
   if (engine === 'sqlite') return validateSqliteExport(file).then(() => ({ format: 'sqlite' as const, load: file }));
-  if (engine === 'postgres') return { format: await validatePostgresExport(file), load: file };
+  if (engine === 'postgres') return validatePostgresExport(file);
   if (engine === 'mysql') return validateMysqlExport(file);
   return { format: await validateTarExport(file), load: file };
 }

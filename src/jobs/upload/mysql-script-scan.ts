@@ -8,7 +8,7 @@
 // that line begins a statement outside any string or comment, the scan
 // returns one edit per line (USE/CREATE/DROP become `-- arca: skipped: …`
 // comments; ALTER DATABASE loses its name, so it applies to the database
-// being loaded) and `writeEdited` writes the copy the client loads. Anything
+// being loaded) and `writeLoadCopy` (edited-copy.ts) writes the copy the client loads. Anything
 // else is refused with its line number: a second database name, such a
 // statement sharing its line, spanning lines or continuing another one.
 // Strings and comments are followed with the client's rules ('…' and "…"
@@ -17,6 +17,7 @@
 // rewritten, and one that looks like a database statement there is refused.
 import { open, type FileHandle } from 'node:fs/promises';
 import { ArcaError } from '../../errors.js';
+import type { LineEdit } from './edited-copy.js';
 
 /** A statement that creates, drops, alters by name or switches a database, optionally inside a conditional comment. */
 const DATABASE_STATEMENT =
@@ -30,12 +31,6 @@ const LOOKAHEAD = LINE_PREFIX + 8;
 const CHUNK = 1 << 20;
 const MAX_EDITS = 100_000;
 
-/** Bytes [start, end) of the upload replaced by `text` (latin1: the bytes as they were). */
-export interface LineEdit {
-  start: number;
-  end: number;
-  text: string;
-}
 
 const NORMAL = 0;
 const SQUOTE = 1;
@@ -313,37 +308,4 @@ export async function scanScript(file: string): Promise<LineEdit[]> {
     await fh.close();
   }
   return edits;
-}
-
-/** Writes `file` with `edits` (in order, not overlapping) applied to `out` (created, mode 0600). */
-export async function writeEdited(file: string, edits: LineEdit[], out: string): Promise<void> {
-  const src = await open(file, 'r');
-  try {
-    const dst = await open(out, 'w', 0o600);
-    try {
-      const buf = Buffer.alloc(CHUNK);
-      const put = async (data: Buffer) => {
-        for (let done = 0; done < data.length; ) done += (await dst.write(data, done, data.length - done)).bytesWritten;
-      };
-      let pos = 0;
-      const copyTo = async (end: number) => {
-        while (pos < end) {
-          const { bytesRead } = await src.read(buf, 0, Math.min(buf.length, end - pos), pos);
-          if (bytesRead === 0) return;
-          await put(buf.subarray(0, bytesRead));
-          pos += bytesRead;
-        }
-      };
-      for (const e of edits) {
-        await copyTo(e.start);
-        await put(Buffer.from(e.text, 'latin1'));
-        pos = e.end;
-      }
-      await copyTo(Infinity);
-    } finally {
-      await dst.close();
-    }
-  } finally {
-    await src.close();
-  }
 }

@@ -16,9 +16,8 @@
 // never partly restored. The client runs with --no-defaults, --binary-mode
 // (no client commands such as \! or connect: the script is SQL only),
 // --local-infile=0, and the password only in its environment (MYSQL_PWD).
-import { rm } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
-import { ArcaError, errorMessage, isArcaError } from '../../errors.js';
+import { basename } from 'node:path';
+import { ArcaError, isArcaError } from '../../errors.js';
 import { readCatalog, type MysqlCatalog } from '../../sources/mysql/mysql-catalog.js';
 import { close, connect, killQueries, onAbort, query, quoteIdent, stepError, throwIfAborted, type MyConn } from '../../sources/mysql/mysql-connect.js';
 import { dropAbandonedScratch, scratchName } from '../../sources/mysql/mysql-scratch.js';
@@ -26,7 +25,8 @@ import { cleanupRestore, objectCount, swapIntoTarget } from '../../sources/mysql
 import { connectionOptions, databaseOf, normalizeMysqlUrl, redactUrl } from '../../sources/mysql/mysql-url.js';
 import { findOnPath } from '../../common/find-on-path.js';
 import { runTool } from './child-tool.js';
-import { scanScript, writeEdited } from './mysql-script-scan.js';
+import { scanScript } from './mysql-script-scan.js';
+import { writeLoadCopy } from './edited-copy.js';
 import { readHead } from './sqlite-upload.js';
 
 const HEAD_BYTES = 64 * 1024;
@@ -53,15 +53,7 @@ export async function validateMysqlExport(file: string): Promise<MysqlUpload> {
   const head = (await readHead(file, HEAD_BYTES)).toString('latin1');
   if (!ARCA_HEAD.test(head) && !DUMP_HEAD.test(head)) throw new ArcaError('USAGE', NOT_A_DUMP);
   const edits = await scanScript(file);
-  if (edits.length === 0) return { format: 'mysql-sql', load: file };
-  const load = `${file}.arca-load`;
-  try {
-    await writeEdited(file, edits, load);
-  } catch (err) {
-    await rm(load, { force: true });
-    throw new ArcaError('BACKEND', `cannot write the upload without its database statements beside it (${dirname(file)}): ${errorMessage(err)}`, { cause: err });
-  }
-  return { format: 'mysql-sql', load };
+  return { format: 'mysql-sql', load: await writeLoadCopy(file, edits, 'its database statements') };
 }
 
 /** The client character set the script asks for (`SET NAMES x` in its header), utf8mb4 if none. */

@@ -1,7 +1,9 @@
 // An uploaded PostgreSQL export: Arca's plain SQL script (`arca export`, a
 // `pg_dump` plain dump) or a `pg_dump -Fc` custom-format archive. Valid when
 // a script starts like a PostgreSQL dump and holds no NUL byte, or when
-// `pg_restore --list` reads the archive. Restored like `arca restore`: into
+// `pg_restore --list` reads the archive. A script is loaded by a restricted
+// psql (`\restrict`): SQL only, no meta-command such as `\!` (a shell on the
+// Arca server) or `\connect` (pg-script-scan.ts). Restored like `arca restore`: into
 // a new scratch database on the same server (psql -v ON_ERROR_STOP=1 in one
 // transaction, or pg_restore --exit-on-error --single-transaction), and
 // only when that succeeded swapped in: DROP DATABASE <target> WITH (FORCE),
@@ -9,12 +11,14 @@
 // database and leaves the target as it was. The password travels only in
 // the tools' environment.
 import { join } from 'node:path';
-import { open } from 'node:fs/promises';
-import { ArcaError } from '../../errors.js';
+import { randomBytes } from 'node:crypto';
+import { ArcaError, isArcaError } from '../../errors.js';
 import { closeClient, connect, quoteIdent, stepError } from '../../sources/postgres/pg-connect.js';
 import { dropAbandonedScratch, scratchName } from '../../sources/postgres/pg-scratch.js';
 import { childConnection, databaseOf, withDatabase } from '../../sources/postgres/pg-url.js';
 import { runTool } from './child-tool.js';
+import { writeLoadCopy } from './edited-copy.js';
+import { scanPgScript } from './pg-script-scan.js';
 import { readHead } from './sqlite-upload.js';
 
 export type PgExportFormat = 'pg-sql' | 'pg-custom';
@@ -24,33 +28,38 @@ function pgTool(name: 'psql' | 'pg_restore'): string {
   return dir ? join(dir, name) : name;
 }
 
-async function hasNul(file: string): Promise<boolean> {
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 20);
-    let pos = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) return false;
-      if (buf.subarray(0, bytesRead).includes(0)) return true;
-      pos += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-export async function validatePostgresExport(file: string): Promise<PgExportFormat> {
+/** A valid upload's format, and the file to load: the upload, or its copy without pg_dump's \restrict lines (pg-script-scan.ts). */
+export async function validatePostgresExport(file: string): Promise<{ format: PgExportFormat; load: string }> {
   const head = await readHead(file, 4096);
   if (head.subarray(0, 5).toString('latin1') === 'PGDMP') {
     await runTool(pgTool('pg_restore'), ['--list', file], { step: 'the uploaded archive is not a valid pg_dump custom-format file (pg_restore --list)', code: 'USAGE' });
-    return 'pg-custom';
+    return { format: 'pg-custom', load: file };
   }
   const text = head.toString('utf8');
   const looksLikeDump = /^--[^\n]*PostgreSQL (export|database dump)/m.test(text) && /^(--|SET |SELECT |CREATE |\s*$)/.test(text);
   if (!looksLikeDump) throw new ArcaError('USAGE', 'the upload is not a PostgreSQL export (expected the SQL script of arca export or pg_dump, or a pg_dump -Fc archive)');
-  if (await hasNul(file)) throw new ArcaError('USAGE', 'the uploaded SQL script holds NUL bytes: it is not a text dump');
-  return 'pg-sql';
+  const edits = await scanPgScript(file);
+  return { format: 'pg-sql', load: await writeLoadCopy(file, edits, "pg_dump's \\restrict lines") };
+}
+
+/** psql's refusal of a meta-command in a restricted load, as a message a user can act on; null for any other failure. */
+function metaCommandRefusal(err: unknown): ArcaError | null {
+  if (!isArcaError(err)) return null;
+  if (/invalid command \\restrict\b/.test(err.message)) {
+    return new ArcaError(
+      'SOURCE',
+      "loading an uploaded script needs a psql that can restrict it to SQL (\\restrict: psql 15.14, 16.10, 17.6 or newer): upgrade the PostgreSQL client on the Arca server",
+      { cause: err },
+    );
+  }
+  const m = /psql:[^:]*:(\d+): error: (backslash commands are restricted|\\unrestrict: wrong key)/.exec(err.message);
+  if (!m) return null;
+  return new ArcaError(
+    'USAGE',
+    `the uploaded script holds a psql command on line ${m[1]}: an upload is loaded as SQL only, so psql commands (\\!, \\connect, \\copy, \\i, \\o, \\set …) ` +
+      'are refused; remove them from the script, or upload a pg_dump -Fc archive',
+    { cause: err },
+  );
 }
 
 export async function restorePostgresExport(
@@ -86,12 +95,16 @@ export async function restorePostgresExport(
     const { dbnameArg, env } = childConnection(withDatabase(url, scratch));
     if (format === 'pg-sql') {
       // The script on stdin (-f -: --single-transaction is documented with -f), so its progress can be followed (child-tool.ts).
-      await runTool(pgTool('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', '-', dbnameArg], {
+      // Restricted first (-c, before the script): SQL only, no meta-command the script's author did not get our key for.
+      const restrict = `\\restrict ${randomBytes(24).toString('hex')}`;
+      await runTool(pgTool('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-c', restrict, '-f', '-', dbnameArg], {
         env,
         stdinFile: file,
         ...(onRead ? { onStdinRead: onRead } : {}),
         ...(signal ? { signal } : {}),
         step: 'loading the uploaded script (psql)',
+      }).catch((err: unknown) => {
+        throw metaCommandRefusal(err) ?? err;
       });
     } else {
       // The archive on stdin too (pg_restore reads stdin when given no file; a file there is seekable,

@@ -5,7 +5,7 @@
 // upload over the size limit, and a viewer are refused and change nothing.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDatabase } from '../../../src/catalog/index.js';
@@ -134,6 +134,56 @@ describe('PostgreSQL', () => {
     expect(end, end.error ?? '').toMatchObject({ status: 'succeeded', figures: { upload: true, format: 'pg-custom' } });
     expect(await describeDb(name)).toEqual(before);
     expect(await leftoverRestoreDbs()).toEqual([]);
+  });
+
+  it('loads a script as SQL only: psql commands (a shell, another database) are refused and change nothing', async () => {
+    const other = await createDb({ text: 'CREATE TABLE kept (id int PRIMARY KEY); INSERT INTO kept VALUES (1);' });
+    const name = await createDb({ text: 'CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, $$one$$), (2, $$two$$);' });
+    addDatabase(t.catalog, { name: 'guarded', url: urlOf(name) });
+    const before = await describeDb(name);
+    const otherBefore = await describeDb(other);
+    const dump = execFileSync('pg_dump', ['-h', '127.0.0.1', '-U', 'postgres', name], { encoding: 'utf8' });
+    const dumpKey = /^\\restrict (\w+)$/m.exec(dump)?.[1];
+    expect(dumpKey, 'pg_dump brackets its script with \\restrict').toBeDefined();
+    const marker = t.scratch.path(`shell-ran-${randomBytes(4).toString('hex')}`);
+    const attacks = [
+      `\\! touch ${marker}`,
+      // The dump's own key is in the file, so its author knows it; psql was restricted with another.
+      `\\unrestrict ${dumpKey}\n\\! touch ${marker}`,
+      `\\connect ${other}\nDROP TABLE kept;`,
+      `\\o ${marker}\nSELECT 1;`,
+    ];
+    for (const attack of attacks) {
+      const script = dump.replace(/^(CREATE TABLE public\.t )/m, `${attack}\n$1`);
+      const line = script.slice(0, script.indexOf(attack)).split('\n').length + (attack.startsWith('\\unrestrict') ? 1 : 0);
+      const r = await upload('guarded', [['password', PASSWORDS.operator], ['file', { filename: 'guarded.sql', data: Buffer.from(script) }]]);
+      expect(r.status, r.text).toBe(202);
+      const end = await followJob(t.as.viewer, JobSchema.parse(r.json).id);
+      expect(end.status, attack).toBe('failed');
+      expect(end.error, attack).toContain(`the uploaded script holds a psql command on line ${line}`);
+    }
+    expect(existsSync(marker)).toBe(false);
+    expect(await describeDb(other)).toEqual(otherBefore);
+    expect(await describeDb(name)).toEqual(before);
+    expect(await leftoverRestoreDbs()).toEqual([]);
+  });
+
+  it('restores a pg_dump script whose COPY data holds lines like its \\restrict ones, unchanged', async () => {
+    // COPY text writes a carriage return as \r: a value of a carriage return and "estrict abc123" is the data line "\restrict abc123".
+    const name = await createDb({
+      text: `CREATE TABLE lines (v text);
+             INSERT INTO lines VALUES ('\\restrict abc123'), (chr(13) || 'estrict abc123'), (chr(13) || 'estrict ' || repeat('k', 64)), ('\\.x');`,
+    });
+    addDatabase(t.catalog, { name: 'lines', url: urlOf(name) });
+    const before = await describeDb(name);
+    const dump = execFileSync('pg_dump', ['-h', '127.0.0.1', '-U', 'postgres', name], { encoding: 'utf8' });
+    expect(dump).toMatch(/^\\restrict abc123$/m); // the second row, as a COPY data line
+    await sql(name, 'DELETE FROM lines');
+    const r = await upload('lines', [['password', PASSWORDS.operator], ['file', { filename: 'lines.sql', data: Buffer.from(dump) }]]);
+    expect(r.status, r.text).toBe(202);
+    const end = await followJob(t.as.viewer, JobSchema.parse(r.json).id);
+    expect(end.status, end.error ?? '').toBe('succeeded');
+    expect(await describeDb(name)).toEqual(before);
   });
 });
 
