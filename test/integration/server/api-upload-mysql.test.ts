@@ -125,6 +125,23 @@ describe('MySQL/MariaDB upload-restore', () => {
     expect(await sql(db, 'SELECT what FROM audit ORDER BY n DESC LIMIT 1')).toEqual([{ what: "order 5" }]);
   });
 
+  it('loads a script as SQL only: client commands (a shell, a file, another connection) fail the load and change nothing', async () => {
+    await sql(db, 'CREATE TABLE upload_probe (i int)'); // not in the dump: a load that ran would drop it
+    const changed = await describeDb(db);
+    const marker = t.scratch.path('client-command-ran');
+    const text = dumped.toString('latin1');
+    const at = text.indexOf('CREATE TABLE');
+    for (const command of [`\\! touch ${marker}`, `system touch ${marker}`, `\\. ${marker}`, 'connect mysql']) {
+      const end = await uploadAndFollow(Buffer.from(`${text.slice(0, at)}${command}\n${text.slice(at)}`, 'latin1'));
+      expect(end.status, command).toBe('failed');
+      expect(end.error, command).toMatch(/loading the uploaded script \((mariadb|mysql)\): ERROR/);
+    }
+    expect(existsSync(marker)).toBe(false);
+    expect(await describeDb(db)).toEqual(changed);
+    expect(await leftoverRestoreDbs()).toEqual([]);
+    await sql(db, 'DROP TABLE upload_probe');
+  });
+
   it('restores a plain mariadb-dump of the database', async () => {
     expect(dumped.toString('utf8', 0, 200)).toMatch(/-- MariaDB dump /);
     await change();
