@@ -32,6 +32,11 @@ export interface BackupOptions extends JobContext {
   rateLimit?: number;
   /** The database's source, when the caller opened it already (beginBackup); opened here otherwise. */
   source?: Source;
+  /**
+   * When the backup began, if before this call (the time of beginBackup): the
+   * manifest's startedAt, so it is never later than the source's snapshot.
+   */
+  startedAt?: Date;
 }
 
 /** The user's signal combined with the --max-duration timer; `dispose` clears the timer. */
@@ -84,7 +89,7 @@ export async function runBackup(opts: BackupOptions): Promise<BackupInfo> {
 async function backupGuarded(opts: BackupOptions, signal: AbortSignal | undefined): Promise<BackupInfo> {
   const { volume, database } = opts;
   const repo = volume.repo;
-  const startedAt = new Date();
+  const startedAt = opts.startedAt ?? new Date();
   const source = opts.source ?? driverFor(database.url).open(database.url);
   const pool = new BlobPool(repo.keys, { zstdLevel: repo.config.compression.level });
   const bucket = opts.rateLimit !== undefined ? new TokenBucket(opts.rateLimit) : undefined;

@@ -41,6 +41,7 @@ export function registerBackupCommand(program: Command, contextOf: ContextFactor
       // The source begins then too: a PostgreSQL backup connects, takes its
       // snapshot and starts its first COPY into memory while the key is derived.
       const job = import('../../jobs/backup-job.js');
+      const begunAt = new Date(); // the backup's startedAt: its snapshot may be taken before the volume opens
       const begun = job.then((m) => m.beginBackup(record.url, { jobs: opts.jobs, rateLimited: opts.rateLimit !== undefined }));
       begun.catch(() => undefined); // an import failure is reported below
       ctx.onClose(() => begun.then((source) => source?.release?.(), () => undefined)); // a no-op once the backup ran
@@ -53,7 +54,7 @@ export function registerBackupCommand(program: Command, contextOf: ContextFactor
         (job) =>
           runBackup({
           volume,
-          ...(source ? { source } : {}),
+          ...(source ? { source, startedAt: begunAt } : {}),
           database: { name: record.name, url: record.url },
           level: opts.level,
           expiresAt,

@@ -42,13 +42,15 @@ describe('a PostgreSQL backup begun before the volume opens', () => {
     const volume = await makeVolume(new MemoryBackend(), { packSize: 256 * 1024 });
 
     const source = postgresDriver.open(url);
+    const begunAt = new Date();
     source.begin!({ jobs: 2, readAhead: 1 << 20 });
     await until(async () => (await arcaSessions(db)) >= 3); // coordinator and two snapshot workers
     await new Promise((r) => setTimeout(r, 300)); // the first COPY reads ahead meanwhile
     const copying = await sql('postgres', "SELECT query FROM pg_stat_activity WHERE datname = $1 AND application_name = 'arca' AND query LIKE 'COPY%'", [db]);
     expect(copying.rows.map((r: { query: string }) => r.query)).toEqual([expect.stringContaining('FROM ONLY "public"."big"')]);
     await sql(db, "INSERT INTO small VALUES (100000, 'written after the backup began')");
-    const begun = await runBackup({ volume, database: { name: 'db', url }, level: 0, expiresAt: null, source });
+    const begun = await runBackup({ volume, database: { name: 'db', url }, level: 0, expiresAt: null, source, startedAt: begunAt });
+    expect(begun.startedAt).toBe(begunAt.toISOString()); // not the later time runBackup was called
 
     const target = scratchName();
     await runRestore({ volume: await reopen(volume), backupId: begun.id, to: urlOf(target), force: false });
