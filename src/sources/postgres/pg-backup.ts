@@ -20,7 +20,7 @@ import { BlobType } from '../../repository/pack/pack-footer.js';
 import { saveStream } from '../../repository/stream-saver.js';
 import { encodeTree, type TreeNode } from '../../repository/tree.js';
 import type { Source, SourceBackupContext, SourceBackupResult } from '../source.js';
-import { CATALOG_NODE, SCHEMA_NODE, TABLES_DIR, copyOutSql, lockTables, readCatalog, type PgCatalog, type TableEntry } from './pg-catalog.js';
+import { CATALOG_NODE, SCHEMA_NODE, TABLES_DIR, copyOutSql, lockForCopy, lockTables, readCatalog, type PgCatalog, type TableEntry } from './pg-catalog.js';
 import { copyOut, type CopyOut } from './pg-copy-out.js';
 import {
   stopBackends,
@@ -73,6 +73,16 @@ async function closeConnections(coord: PgClient, workers: PgClient[], hard: bool
 async function closePrepared(p: Prepared, hard: boolean): Promise<void> {
   p.early?.copy.cancel();
   await closeConnections(p.coord, p.workers, hard);
+}
+
+/** Runs the tasks given to it one at a time, in order (the coordinator's COPYs). */
+function oneAtATime(): <T>(task: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(task: () => Promise<T>) => {
+    const run = tail.then(task);
+    tail = run.catch(() => undefined);
+    return run;
+  };
 }
 
 /** `promise`, or ABORTED as soon as `signal` aborts (the promise goes on: its caller closes what it brings). */
@@ -213,7 +223,7 @@ export class PostgresSource implements Source {
         else p.work.push({ table });
       }
       const first = p.work[0];
-      if (readAhead > 0 && first && 'table' in first) {
+      if (readAhead > 0 && first && 'table' in first && (await lockForCopy(workers[0]!, first.table))) {
         const range = p.split.get(first.table)?.ranges[first.part ?? 0];
         const sql = copyOutSql(first.table, range);
         p.early = { client: workers[0]!, sql, copy: copyOut(workers[0]!, sql, { recycle: true, readAhead }) };
@@ -259,9 +269,10 @@ export class PostgresSource implements Source {
       preparing ??= this.prepare(this.jobsFor(ctx.jobs), ctx.signal);
       p = await untilAborted(preparing, ctx.signal);
       throwIfAborted(ctx.signal, 'backup');
-      const { workers, catalog, split, work, early } = p;
+      const { coord, workers, catalog, split, work, early } = p;
       // The COPY begun early is the first job's, on the first worker; any other COPY is new.
       let pending = early;
+      const onCoordinator = oneAtATime();
       const open: CopyOpener = (client, sql) => {
         if (pending && pending.client === client) {
           const e = pending;
@@ -278,7 +289,13 @@ export class PostgresSource implements Source {
         await run.done;
         return { name: SCHEMA_NODE, type: 'file', mode: 0o600, size: saved.size, ...saved.fields };
       });
-      schemaNode.catch(() => undefined); // awaited below
+      // A failed schema dump stops the tables at once, and its error is the backup's: a pg_dump that
+      // could not lock a table leaves a session waiting behind the backup (pg-tools.ts), so it must end soon.
+      let schemaFailure: unknown;
+      schemaNode.catch((err: unknown) => {
+        schemaFailure = err;
+        cancelAll();
+      });
 
       const tableNodes: TreeNode[] = [];
       const stats: TableStats[] = [];
@@ -287,26 +304,34 @@ export class PostgresSource implements Source {
       await runOnPool(
         workers,
         work,
-        async (client, job) => {
+        async (worker, job) => {
           if ('table' in job) {
-            const s = split.get(job.table);
-            if (s) {
-              for (const part of job.part === undefined ? s.ranges.keys() : [job.part]) {
-                s.done[part] = await dumpPart(client, job.table, s.ranges[part]!, part, s.hash, ctx.session, onBytes, open);
+            const dump = async (client: PgClient) => {
+              const s = split.get(job.table);
+              if (s) {
+                for (const part of job.part === undefined ? s.ranges.keys() : [job.part]) {
+                  s.done[part] = await dumpPart(client, job.table, s.ranges[part]!, part, s.hash, ctx.session, onBytes, open);
+                }
+                return;
               }
-              return;
-            }
-            const r = await dumpTable(client, job.table, ctx.session, onBytes, open);
-            tableNodes.push(r.node);
-            stats.push(r.stats);
+              const r = await dumpTable(client, job.table, ctx.session, onBytes, open);
+              tableNodes.push(r.node);
+              stats.push(r.stats);
+            };
+            // Job 0 goes to worker 0 (runOnPool), which locked its table before the COPY begun early.
+            const locked = (job === work[0] && early !== undefined) || (await lockForCopy(worker, job.table));
+            // Someone waits for an exclusive lock on the table: the coordinator, which holds it, dumps it.
+            await (locked ? dump(worker) : onCoordinator(() => dump(coord)));
           } else {
-            const r = await dumpLargeObjects(client, catalog.largeObjects, ctx.session, onBytes);
+            const r = await dumpLargeObjects(worker, catalog.largeObjects, ctx.session, onBytes);
             loNode = r.node;
             loStats = { count: r.stats.rows, bytes: r.stats.bytes, sha256: r.stats.sha256 };
           }
         },
         cancelAll,
-      );
+      ).catch((err: unknown) => {
+        throw schemaFailure ?? err;
+      });
       for (const [t, s] of split) {
         tableNodes.push(await partsNode(ctx.session, t, s.done));
         t.parts = s.ranges.map((r, i) => ({ ...r, bytes: s.done[i]!.saved.size, rows: s.done[i]!.rows }));

@@ -5,7 +5,7 @@
 // the backup's snapshot and stored as `catalog.json` next to the streams.
 
 import { ArcaError } from '../../errors.js';
-import { qualified, quoteIdent, stepError, type PgClient } from './pg-connect.js';
+import { codeOf, qualified, quoteIdent, stepError, type PgClient } from './pg-connect.js';
 import { rangeWhere, type KeyRange } from './pg-ranges.js';
 
 export const CATALOG_FORMAT = 'arca-postgres-1';
@@ -197,6 +197,29 @@ export async function lockTables(client: PgClient, catalog: PgCatalog): Promise<
     throw stepError('locking the tables', err);
   }
 }
+
+/**
+ * Takes a worker's own ACCESS SHARE lock on a table before its COPY, without
+ * waiting (NOWAIT, inside a savepoint, so the snapshot transaction goes on).
+ * The coordinator holds that lock already, so a wait can only mean that
+ * another session asked for a conflicting lock after it (ALTER TABLE,
+ * TRUNCATE, VACUUM FULL…) and waits for the coordinator: a COPY queued behind
+ * that session would wait for ever, and the application's queries behind both.
+ * False then: the caller runs the COPY on the coordinator, which holds the
+ * lock (pg-backup.ts).
+ */
+export async function lockForCopy(client: PgClient, t: TableEntry): Promise<boolean> {
+  try {
+    await client.query(`SAVEPOINT arca_lock; LOCK TABLE ONLY ${qualified(t.schema, t.name)} IN ACCESS SHARE MODE NOWAIT; RELEASE SAVEPOINT arca_lock`);
+    return true;
+  } catch (err) {
+    if (codeOf(err) !== LOCK_NOT_AVAILABLE) throw stepError(`locking table ${t.schema}.${t.name}`, err);
+    await client.query('ROLLBACK TO SAVEPOINT arca_lock');
+    return false;
+  }
+}
+
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /** The COPY statement that dumps one table's rows (or one key range of them), in key order when it has a key. */
 export function copyOutSql(t: TableEntry, range?: KeyRange): string {

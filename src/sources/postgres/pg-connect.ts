@@ -17,7 +17,8 @@ interface PgLikeError {
   message?: string;
 }
 
-function codeOf(err: unknown): string | undefined {
+/** The SQLSTATE (or Node error code) of a pg error. */
+export function codeOf(err: unknown): string | undefined {
   const e = err as PgLikeError | undefined;
   return e?.code ?? e?.errors?.find((x) => x.code)?.code;
 }

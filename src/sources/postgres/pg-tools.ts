@@ -86,11 +86,32 @@ function start(tool: PgTool, url: string, args: string[], step: string): ToolRun
   return { child, done };
 }
 
+/**
+ * How long pg_dump may wait for a table lock. The backup's coordinator holds
+ * every table's ACCESS SHARE lock already, so pg_dump waits only behind
+ * another session that asked for an exclusive lock since (ALTER TABLE,
+ * TRUNCATE, VACUUM FULL…): that session waits for the backup and pg_dump for
+ * it, for ever, and the application's queries on the table behind both.
+ */
+export const SCHEMA_LOCK_WAIT_SECONDS = 10;
+
 /** pg_dump of the schema (custom format, uncompressed: the volume compresses) in `snapshot`. */
 export function dumpSchema(url: string, snapshot: string): ToolRun {
-  const run = start('pg_dump', url, ['--schema-only', `--snapshot=${snapshot}`, '--format=custom', '--compress=0', '--no-sync'], 'schema dump');
+  const args = ['--schema-only', `--snapshot=${snapshot}`, '--format=custom', '--compress=0', '--no-sync', `--lock-wait-timeout=${SCHEMA_LOCK_WAIT_SECONDS}s`];
+  const run = start('pg_dump', url, args, 'schema dump');
   run.child.stdin!.end();
-  return run;
+  const done = run.done.catch((err: unknown) => {
+    const table = /statement timeout[\s\S]*?LOCK TABLE (\S+)/.exec(errorMessage(err))?.[1];
+    if (table === undefined) throw err;
+    throw new ArcaError(
+      'SOURCE',
+      `the schema dump (pg_dump) could not lock table ${table} within ${SCHEMA_LOCK_WAIT_SECONDS} s: another session waits for an exclusive lock on it ` +
+        '(ALTER TABLE, TRUNCATE, VACUUM FULL…) behind the backup, and the backup stopped so that it can go on; run the backup again once it is done',
+      { cause: err },
+    );
+  });
+  done.catch(() => undefined); // observed by the caller
+  return { child: run.child, done };
 }
 
 /**
