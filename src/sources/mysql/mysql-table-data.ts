@@ -8,7 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ArcaError } from '../../errors.js';
+import { ArcaError, errorMessage } from '../../errors.js';
 import type { BlobReader } from '../../repository/blob-reader.js';
 import { saveStream } from '../../repository/stream-saver.js';
 import type { TreeNode } from '../../repository/tree.js';
@@ -125,7 +125,7 @@ export async function dumpTable(conn: MyConn, t: TableEntry, session: WriteSessi
     saved = await saveStream(session, lines(), onBytes);
   } catch (err) {
     rowsStream.destroy();
-    throw stepError(`dump of table ${t.name}`, err);
+    throw tableChangedError(t.name, err) ?? stepError(`dump of table ${t.name}`, err);
   }
   return {
     node: { name: t.node, type: 'file', mode: 0o600, size: saved.size, ...saved.fields },
@@ -188,3 +188,20 @@ export async function loadTable(
   return bytes;
 }
 
+/**
+ * MySQL keeps no lock on a table across a consistent snapshot: an ALTER,
+ * DROP or TRUNCATE by the application after the snapshot makes its rows
+ * unreadable as of it (a dropped column, a rebuilt table, a table gone). Such
+ * a failure, said so; null for any other.
+ */
+function tableChangedError(table: string, err: unknown): ArcaError | null {
+  const errno = (err as { errno?: number } | undefined)?.errno;
+  // 1412 ER_TABLE_DEF_CHANGED, 1054 ER_BAD_FIELD_ERROR (a column dropped), 1146 ER_NO_SUCH_TABLE.
+  if (errno !== 1412 && errno !== 1054 && errno !== 1146) return null;
+  return new ArcaError(
+    'SOURCE',
+    `dump of table ${table} failed: the table was changed (ALTER TABLE, DROP, TRUNCATE…) after the backup's snapshot, so its rows ` +
+      `can no longer be read as they were then (${errorMessage(err)}); run the backup again`,
+    { cause: err },
+  );
+}
