@@ -40,7 +40,7 @@ export interface FaultProxyOptions {
 
 export interface FaultProxy {
   endpoint: string;
-  /** Requests seen, and how many got each fault. */
+  /** Requests seen while faults were enabled, and how many got each fault. */
   readonly stats: Record<FaultKind | 'requests', number>;
   /** Turns faults on or off (on at start). */
   enabled: boolean;
@@ -100,7 +100,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     res.on('error', () => undefined);
     req.on('end', () => {
       void (async () => {
-        stats.requests++;
+        if (state.enabled) stats.requests++; // the requests that could have failed
         const body = Buffer.concat(chunks);
         const method = req.method ?? 'GET';
         const checksummed = req.headers['content-md5'] !== undefined || Object.keys(req.headers).some((h) => h.startsWith('x-amz-checksum-'));

@@ -39,7 +39,7 @@ describe('arca copy to S3 through a faulty network', () => {
   it('completes, and the copy restores from the target and passes check', async () => {
     const src = scratch.path('src');
     mkdirSync(src);
-    makeTree(src, bulkTree(seed, 3_000_000));
+    makeTree(src, bulkTree(seed, 6_000_000));
     setMtime(src, 1_700_000_000);
     const expected = treeSnapshot(src);
     const tuning = { connectTimeoutMs: 1000, idleTimeoutMs: 1500, multipartThreshold: 256 * 1024, partSize: 128 * 1024 };
@@ -60,8 +60,10 @@ describe('arca copy to S3 through a faulty network', () => {
       await Promise.all([from.close(), to.close()]);
     }
     console.log(`s3 fault proxy: ${JSON.stringify(proxy.stats)}`);
+    // At some 9% of ~280 requests, ~25 faults are expected; fewer than 8 would mean the proxy did not do its job
+    // (a count, not a rate: the rate of one run varies too much for a bound that never fails by chance).
     const faults = FAULT_KINDS.reduce((n, k) => n + proxy.stats[k], 0);
-    expect(faults / proxy.stats.requests).toBeGreaterThan(0.04);
+    expect(faults).toBeGreaterThanOrEqual(8);
 
     await withVolume(direct, async (b) => {
       expect((await listBackups(b)).map((x) => x.id)).toEqual([backup.id]);
