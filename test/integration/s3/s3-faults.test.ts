@@ -136,7 +136,8 @@ describe('an S3 volume behind a faulty network', () => {
     console.log(`s3 fault proxy: ${JSON.stringify(proxy.stats)}`);
     const faults = FAULT_KINDS.reduce((n, k) => n + proxy.stats[k], 0);
     expect(proxy.stats.requests).toBeGreaterThan(200);
-    expect(faults / proxy.stats.requests).toBeGreaterThan(0.05);
+    // ~8% of ~600 requests: ~50 faults expected. A count, not a rate: one run's rate varies too much for a bound that never fails by chance.
+    expect(faults).toBeGreaterThanOrEqual(20);
     expect(await expectWholeObjects('vol')).toBeGreaterThan(3);
   });
 
