@@ -98,87 +98,79 @@ describe('a PostgreSQL backup begun before the volume opens', () => {
   });
 
   describe('while it still waits for a table lock the application holds', () => {
-    /** A scratch database whose table `small` another session holds in ACCESS EXCLUSIVE mode until `unlock`. */
-    async function locked(): Promise<{ db: string; unlock: () => Promise<void> }> {
+    /** Runs `body` on a scratch database whose table `small` another session holds in ACCESS EXCLUSIVE mode meanwhile. */
+    async function whileLocked(body: (db: string) => Promise<void>): Promise<void> {
       const db = await createDb({ text: TABLES });
       const app = new pg.Client({ connectionString: urlOf(db) });
       await app.connect();
-      await app.query('BEGIN');
-      await app.query('LOCK TABLE small IN ACCESS EXCLUSIVE MODE');
-      return { db, unlock: () => app.query('ROLLBACK').then(() => app.end()) };
+      try {
+        await app.query('BEGIN');
+        await app.query('LOCK TABLE small IN ACCESS EXCLUSIVE MODE');
+        await body(db);
+      } finally {
+        await app.query('ROLLBACK').catch(() => undefined);
+        await app.end();
+      }
     }
     const waitingForLock = async (db: string) =>
       (await sql('postgres', "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'arca' AND wait_event_type = 'Lock'", [db])).rows[0].n > 0;
+    /** The backup is seen waiting for the lock. */
+    async function expectWaiting(db: string): Promise<void> {
+      await until(() => waitingForLock(db));
+      expect(await waitingForLock(db)).toBe(true);
+    }
+    /** No session of the backup is left (while the lock is still held). */
+    async function expectNoSession(db: string): Promise<void> {
+      await until(async () => (await arcaSessions(db)) === 0);
+      expect(await arcaSessions(db)).toBe(0);
+    }
 
-    it('an abort ends the backup as ABORTED and its sessions, while the lock is still held', async () => {
-      const { db, unlock } = await locked();
-      try {
+    it('an abort ends the backup as ABORTED and its sessions, while the lock is still held', () =>
+      whileLocked(async (db) => {
         const url = urlOf(db);
         const volume = await makeVolume(new MemoryBackend(), { packSize: 256 * 1024 });
         const source = postgresDriver.open(url);
         source.begin!({ jobs: 2 });
-        await until(() => waitingForLock(db));
-        expect(await waitingForLock(db)).toBe(true);
+        await expectWaiting(db);
         const ac = new AbortController();
         const backup = runBackup({ volume, database: { name: 'db', url }, level: 0, expiresAt: null, source, signal: ac.signal });
         setImmediate(() => ac.abort());
         await expect(backup).rejects.toMatchObject({ code: 'ABORTED' });
-        await until(async () => (await arcaSessions(db)) === 0);
-        expect(await arcaSessions(db)).toBe(0);
+        await expectNoSession(db);
         await source.release!(); // nothing left to release
         expect(await listBackups(await reopen(volume))).toEqual([]);
-      } finally {
-        await unlock();
-      }
-    });
+      }));
 
-    it('an already aborted backup ends it too', async () => {
-      const { db, unlock } = await locked();
-      try {
+    it('an already aborted backup ends it too', () =>
+      whileLocked(async (db) => {
         const source = postgresDriver.open(urlOf(db));
         source.begin!({ jobs: 2 });
-        await until(() => waitingForLock(db));
+        await expectWaiting(db);
         // The source itself, as a job calls it: it stops before it would reach the session.
         const p = source.backup({ session: undefined as never, signal: AbortSignal.abort(), onBytes: () => undefined });
         await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
-        await until(async () => (await arcaSessions(db)) === 0);
-        expect(await arcaSessions(db)).toBe(0);
-      } finally {
-        await unlock();
-      }
-    });
+        await expectNoSession(db);
+      }));
 
-    it('a backup not begun (as the server runs one) ends the same way when aborted', async () => {
-      const { db, unlock } = await locked();
-      try {
+    it('a backup not begun (as the server runs one) ends the same way when aborted', () =>
+      whileLocked(async (db) => {
         const url = urlOf(db);
         const volume = await makeVolume(new MemoryBackend(), { packSize: 256 * 1024 });
         const ac = new AbortController();
         const backup = runBackup({ volume, database: { name: 'db', url }, level: 0, expiresAt: null, signal: ac.signal });
-        await until(() => waitingForLock(db));
-        expect(await waitingForLock(db)).toBe(true);
+        await expectWaiting(db);
         ac.abort();
         await expect(backup).rejects.toMatchObject({ code: 'ABORTED' });
-        await until(async () => (await arcaSessions(db)) === 0);
-        expect(await arcaSessions(db)).toBe(0);
-      } finally {
-        await unlock();
-      }
-    });
+        await expectNoSession(db);
+      }));
 
-    it('release() returns and leaves no session', async () => {
-      const { db, unlock } = await locked();
-      try {
+    it('release() returns and leaves no session', () =>
+      whileLocked(async (db) => {
         const source = postgresDriver.open(urlOf(db));
         source.begin!({ jobs: 2 });
-        await until(() => waitingForLock(db));
-        expect(await waitingForLock(db)).toBe(true);
+        await expectWaiting(db);
         await source.release!();
-        await until(async () => (await arcaSessions(db)) === 0);
-        expect(await arcaSessions(db)).toBe(0);
-      } finally {
-        await unlock();
-      }
-    });
+        await expectNoSession(db);
+      }));
   });
 });
