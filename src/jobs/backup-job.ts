@@ -24,7 +24,7 @@ export interface BackupOptions extends JobContext {
   database: DatabaseRef;
   level: number;
   expiresAt: Date | null;
-  /** Stop (ABORTED, nothing listed) when the backup runs longer; `label` is how the user wrote it. */
+  /** Stop (ABORTED, nothing listed) when the backup runs longer, counted from `startedAt`; `label` is how the user wrote it. */
   maxDuration?: MaxDuration;
   /** Parallel connections for sources that can use them (PostgreSQL); the source's default otherwise. */
   jobs?: number;
@@ -39,13 +39,18 @@ export interface BackupOptions extends JobContext {
   startedAt?: Date;
 }
 
-/** The user's signal combined with the --max-duration timer; `dispose` clears the timer. */
+/**
+ * The user's signal combined with the --max-duration timer, which counts from
+ * the backup's start (`startedAt`, when it began before this call); `dispose`
+ * clears the timer.
+ */
 function guardSignal(opts: BackupOptions): { signal: AbortSignal | undefined; timedOut: () => boolean; dispose: () => void } {
   if (!opts.maxDuration) return { signal: opts.signal, timedOut: () => false, dispose: () => undefined };
   const { ms, label } = opts.maxDuration;
   const timer = new AbortController();
   const message = `backup of ${opts.database.name} exceeded --max-duration ${label} and was stopped; nothing was listed`;
-  const handle = setTimeout(() => timer.abort(new ArcaError('ABORTED', message)), ms);
+  const elapsed = opts.startedAt ? Math.max(0, Date.now() - opts.startedAt.getTime()) : 0;
+  const handle = setTimeout(() => timer.abort(new ArcaError('ABORTED', message)), Math.max(0, ms - elapsed));
   const signal = opts.signal ? AbortSignal.any([opts.signal, timer.signal]) : timer.signal;
   return { signal, timedOut: () => timer.signal.aborted, dispose: () => clearTimeout(handle) };
 }

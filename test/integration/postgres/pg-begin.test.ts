@@ -85,6 +85,21 @@ describe('a PostgreSQL backup begun before the volume opens', () => {
     await source.release!(); // twice: nothing left to do
   });
 
+  it('counts --max-duration from when the backup began, not from when the volume had opened', async () => {
+    const db = await createDb({ text: TABLES });
+    const url = urlOf(db);
+    const volume = await makeVolume(new MemoryBackend(), { packSize: 256 * 1024 });
+    const source = postgresDriver.open(url);
+    source.begin!({ jobs: 2 });
+    const began = new Date(Date.now() - 10_000); // as if the volume had taken ten seconds to open
+    const backup = runBackup({ volume, database: { name: 'db', url }, level: 0, expiresAt: null, source, startedAt: began, maxDuration: { ms: 5_000, label: '5s' } });
+    await expect(backup).rejects.toMatchObject({ code: 'ABORTED', message: 'backup of db exceeded --max-duration 5s and was stopped; nothing was listed' });
+    expect(await listBackups(await reopen(volume))).toEqual([]);
+    await source.release!();
+    await until(async () => (await arcaSessions(db)) === 0);
+    expect(await arcaSessions(db)).toBe(0);
+  });
+
   it('reports a failure while beginning from the backup, as a plain backup would', async () => {
     const url = urlOf(`${scratchName()}_missing`);
     const volume = await makeVolume(new MemoryBackend(), { packSize: 256 * 1024 });
