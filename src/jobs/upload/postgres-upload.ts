@@ -10,6 +10,7 @@
 // ALTER DATABASE <scratch> RENAME TO <target>. A failure drops the scratch
 // database and leaves the target as it was. The password travels only in
 // the tools' environment.
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ArcaError, isArcaError } from '../../errors.js';
@@ -52,7 +53,7 @@ function metaCommandRefusal(err: unknown): ArcaError | null {
       { cause: err },
     );
   }
-  const m = /psql:[^:]*:(\d+): error: (backslash commands are restricted|\\unrestrict: wrong key)/.exec(err.message);
+  const m = /psql:<stdin>:(\d+): error: (backslash commands are restricted|\\unrestrict: wrong key)/.exec(err.message);
   if (!m) return null;
   return new ArcaError(
     'USAGE',
@@ -95,17 +96,23 @@ export async function restorePostgresExport(
     const { dbnameArg, env } = childConnection(withDatabase(url, scratch));
     if (format === 'pg-sql') {
       // The script on stdin (-f -: --single-transaction is documented with -f), so its progress can be followed (child-tool.ts).
-      // Restricted first (-c, before the script): SQL only, no meta-command the script's author did not get our key for.
-      const restrict = `\\restrict ${randomBytes(24).toString('hex')}`;
-      await runTool(pgTool('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-c', restrict, '-f', '-', dbnameArg], {
-        env,
-        stdinFile: file,
-        ...(onRead ? { onStdinRead: onRead } : {}),
-        ...(signal ? { signal } : {}),
-        step: 'loading the uploaded script (psql)',
-      }).catch((err: unknown) => {
+      // Restricted first (a file of one line, before the script): SQL only, no meta-command the script's
+      // author did not get our key for. The key is read from a private file, never from psql's argv.
+      const restrictFile = `${file}.arca-restrict`;
+      await writeFile(restrictFile, `\\restrict ${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
+      try {
+        await runTool(pgTool('psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-f', restrictFile, '-f', '-', dbnameArg], {
+          env,
+          stdinFile: file,
+          ...(onRead ? { onStdinRead: onRead } : {}),
+          ...(signal ? { signal } : {}),
+          step: 'loading the uploaded script (psql)',
+        });
+      } catch (err) {
         throw metaCommandRefusal(err) ?? err;
-      });
+      } finally {
+        await rm(restrictFile, { force: true });
+      }
     } else {
       // The archive on stdin too (pg_restore reads stdin when given no file; a file there is seekable,
       // so it can still jump to data blocks), so its progress can be followed.
