@@ -130,10 +130,11 @@ export interface PostgresExtra {
 
 export class PostgresSource implements Source {
   readonly kind = 'postgres';
-  /** A backup begun before the volume opened (begin()), for the next backup() or release(). */
-  private begun: Promise<Prepared> | undefined;
-  /** Stops the begun prepare (a lock wait, say) when the backup aborts or is released. */
-  private stopBegun: AbortController | undefined;
+  /**
+   * A backup begun before the volume opened (begin()), for the next backup()
+   * or release(), and what stops its prepare (a lock wait, say) early.
+   */
+  private begun: { prepared: Promise<Prepared>; stop: AbortController } | undefined;
 
   constructor(
     readonly url: string,
@@ -149,18 +150,18 @@ export class PostgresSource implements Source {
   begin(opts: { jobs?: number; readAhead?: number } = {}): void {
     if (this.begun) return;
     prefetchToolVersion('pg_dump');
-    this.stopBegun = new AbortController();
-    this.begun = this.prepare(this.jobsFor(opts.jobs), this.stopBegun.signal, opts.readAhead ?? EARLY_READ_AHEAD);
-    this.begun.catch(() => undefined); // reported by backup()
+    const stop = new AbortController();
+    const prepared = this.prepare(this.jobsFor(opts.jobs), stop.signal, opts.readAhead ?? EARLY_READ_AHEAD);
+    prepared.catch(() => undefined); // reported by backup()
+    this.begun = { prepared, stop };
   }
 
   /** Ends a begun backup that backup() will not continue: cancels its COPY, closes its connections. */
   async release(): Promise<void> {
     const begun = this.begun;
     this.begun = undefined;
-    this.stopBegun?.abort(); // a prepare still waiting (on a table lock, say) ends now
-    this.stopBegun = undefined;
-    const p = await begun?.catch(() => undefined);
+    begun?.stop.abort(); // a prepare still waiting (on a table lock, say) ends now
+    const p = await begun?.prepared.catch(() => undefined);
     if (p) await closePrepared(p, true);
   }
 
@@ -240,9 +241,7 @@ export class PostgresSource implements Source {
 
   async backup(ctx: SourceBackupContext): Promise<SourceBackupResult> {
     const begun = this.begun;
-    const stopBegun = this.stopBegun;
     this.begun = undefined;
-    this.stopBegun = undefined;
     let bytesRead = 0;
     const onBytes = (n: number) => {
       bytesRead += n;
@@ -264,7 +263,7 @@ export class PostgresSource implements Source {
     };
     let unregister = () => undefined as void;
     try {
-      preparing = begun; // closed below whatever happens
+      preparing = begun?.prepared; // closed below whatever happens
       unregister = onAbort(ctx.signal, 'backup', stop);
       preparing ??= this.prepare(this.jobsFor(ctx.jobs), ctx.signal);
       p = await untilAborted(preparing, ctx.signal);
@@ -364,7 +363,7 @@ export class PostgresSource implements Source {
       else {
         // Aborted or failed while it was prepared: a begun prepare stops (its own abort
         // closes what it opened), and whatever it brings later is closed.
-        stopBegun?.abort();
+        begun?.stop.abort();
         void preparing?.then((late) => closePrepared(late, true), () => undefined);
       }
     }
