@@ -12,7 +12,7 @@ import { listBackups, runBackup, runRestore } from '../../../src/jobs/index.js';
 import { postgresDriver } from '../../../src/sources/postgres/index.js';
 import type { PostgresExtra } from '../../../src/sources/postgres/pg-backup.js';
 import { makeVolume, reopen } from '../../unit/repository/fixtures.js';
-import { createDb, describeDb, dropScratch, scratchName, sql, urlOf } from './pg-helpers.js';
+import { createDb, describeDb, dropScratch, scratchName, sql, urlOf, until } from './pg-helpers.js';
 
 const TABLES = `
 CREATE TABLE big (id int PRIMARY KEY, v text);
@@ -28,9 +28,6 @@ async function arcaSessions(db: string): Promise<number> {
   return r.rows[0].n as number;
 }
 
-async function until(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 100));
-}
 
 const tablesOf = (extra: unknown) => (extra as PostgresExtra).postgres.tables.map((t) => ({ name: t.name, rows: t.rows, sha256: t.sha256 }));
 

@@ -18,7 +18,7 @@ import { MemoryBackend } from '../../../src/backend/memory/memory-backend.js';
 import { listBackups, runBackup, runRestore } from '../../../src/jobs/index.js';
 import { SCHEMA_LOCK_WAIT_SECONDS } from '../../../src/sources/postgres/pg-tools.js';
 import { makeVolume, reopen } from '../../unit/repository/fixtures.js';
-import { createDb, describeDb, dropScratch, scratchName, sql, urlOf } from './pg-helpers.js';
+import { createDb, describeDb, dropScratch, scratchName, sql, urlOf, until } from './pg-helpers.js';
 
 const TABLES = `
 CREATE TABLE big (id int PRIMARY KEY, v text);
@@ -85,13 +85,6 @@ async function appWaitsForLock(db: string): Promise<boolean> {
   return r.rows[0].n > 0;
 }
 
-async function until(check: () => Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
 
 describe('a table altered while a PostgreSQL backup runs', () => {
   it('is dumped on the coordinator when its worker would queue behind the ALTER: the backup completes as of its snapshot', async () => {

@@ -100,3 +100,12 @@ export async function describeDb(urlOrName: string): Promise<DbDescription> {
     await c.end();
   }
 }
+
+/** Polls `check` every 50 ms for up to 10 s; whether it came true (the caller asserts what it needs). */
+export async function until(check: () => Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
