@@ -4,10 +4,10 @@
 // loaded with character set binary, so no conversion on either side). A
 // changed row changes only its own line, which keeps backups dedup-friendly.
 // Loaded back with LOAD DATA LOCAL INFILE streamed from the volume, checking
-// the SHA-256 and the row count recorded at backup time.
+// the checksum (stream-checksum.ts) and the row count recorded at backup time.
 
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { matchesRecorded, recordedAlgorithm, streamChecksum, type RecordedChecksum } from '../../content/stream-checksum.js';
 import { ArcaError, errorMessage } from '../../errors.js';
 import type { BlobReader } from '../../repository/blob-reader.js';
 import { saveStream } from '../../repository/stream-saver.js';
@@ -16,11 +16,11 @@ import type { WriteSession } from '../../repository/write-session.js';
 import type { TableEntry } from './mysql-catalog.js';
 import { query, quoteIdent, stepError, type MyConn, type RawRow } from './mysql-connect.js';
 
-export interface TableStats {
+/** The checksum is `blake3`, or `sha256` in older backups (stream-checksum.ts). */
+export interface TableStats extends RecordedChecksum {
   name: string;
   rows: number;
   bytes: number;
-  sha256: string;
 }
 
 const BATCH = 256 * 1024;
@@ -100,7 +100,7 @@ class LineWriter {
 
 /** Dumps one table on `conn` (in the snapshot transaction); returns its tree node and stats. */
 export async function dumpTable(conn: MyConn, t: TableEntry, session: WriteSession, onBytes: (n: number) => void): Promise<{ node: TreeNode; stats: TableStats }> {
-  const hash = createHash('sha256');
+  const hash = streamChecksum();
   let rowCount = 0;
   const rowsStream = conn.query({ sql: selectSql(t), rowsAsArray: true, typeCast: false }).stream({ highWaterMark: 512 });
   async function* lines(): AsyncGenerator<Uint8Array> {
@@ -129,7 +129,7 @@ export async function dumpTable(conn: MyConn, t: TableEntry, session: WriteSessi
   }
   return {
     node: { name: t.node, type: 'file', mode: 0o600, size: saved.size, ...saved.fields },
-    stats: { name: t.name, rows: rowCount, bytes: saved.size, sha256: hash.digest('hex') },
+    stats: { name: t.name, rows: rowCount, bytes: saved.size, ...hash.record() },
   };
 }
 
@@ -148,7 +148,7 @@ export async function loadTable(
   expected: TableStats | undefined,
   onBytes: (n: number) => void,
 ): Promise<number> {
-  const hash = createHash('sha256');
+  const hash = streamChecksum(recordedAlgorithm(expected));
   let bytes = 0;
   let readError: unknown;
   const socket = (conn as unknown as { stream: NodeJS.WritableStream & { writableNeedDrain?: boolean } }).stream; // mysql2 keeps its socket on `stream`
@@ -183,7 +183,7 @@ export async function loadTable(
     throw new ArcaError('SOURCE', `loading ${what}: ${ok.warningStatus} warning(s): ${w.map((x) => x.Message).join('; ')}`);
   }
   if (node.size !== undefined && bytes !== node.size) throw new ArcaError('CORRUPT', `${what}: read ${bytes} bytes, the backup recorded ${node.size}`);
-  if (expected && expected.sha256 !== hash.digest('hex')) throw new ArcaError('CORRUPT', `${what}: the data does not match the checksum recorded at backup time`);
+  if (!matchesRecorded(expected, hash.digest())) throw new ArcaError('CORRUPT', `${what}: the data does not match the checksum recorded at backup time`);
   if (expected && expected.rows !== ok.affectedRows) throw new ArcaError('CORRUPT', `${what}: loaded ${ok.affectedRows} rows, the backup recorded ${expected.rows}`);
   return bytes;
 }

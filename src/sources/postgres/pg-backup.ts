@@ -15,6 +15,7 @@
 // prepared then, and the first COPY reads ahead (decision 0007).
 
 import { availableParallelism } from 'node:os';
+import type { RecordedChecksum } from '../../content/stream-checksum.js';
 import { ArcaError } from '../../errors.js';
 import { BlobType } from '../../repository/pack/pack-footer.js';
 import { saveStream } from '../../repository/stream-saver.js';
@@ -123,7 +124,8 @@ export interface PostgresExtra {
   postgres: {
     serverVersion: string;
     tables: TableStats[];
-    largeObjects: { count: number; bytes: number; sha256: string } | null;
+    /** The checksum as in TableStats: `blake3`, or `sha256` in older backups. */
+    largeObjects: ({ count: number; bytes: number } & RecordedChecksum) | null;
     sequences: number;
   };
 }
@@ -324,7 +326,8 @@ export class PostgresSource implements Source {
           } else {
             const r = await dumpLargeObjects(worker, catalog.largeObjects, ctx.session, onBytes);
             loNode = r.node;
-            loStats = { count: r.stats.rows, bytes: r.stats.bytes, sha256: r.stats.sha256 };
+            const { rows: count, bytes, ...checksum } = r.stats;
+            loStats = { count, bytes, ...checksum };
           }
         },
         cancelAll,
@@ -336,7 +339,7 @@ export class PostgresSource implements Source {
         t.parts = s.ranges.map((r, i) => ({ ...r, bytes: s.done[i]!.saved.size, rows: s.done[i]!.rows }));
         const rows = s.done.reduce((n, p) => n + p.rows, 0);
         const bytes = s.done.reduce((n, p) => n + p.saved.size, 0);
-        stats.push({ schema: t.schema, name: t.name, rows, bytes, sha256: s.hash.digest(), parts: s.done.length });
+        stats.push({ schema: t.schema, name: t.name, rows, bytes, ...s.hash.record(), parts: s.done.length });
       }
       const nodes: TreeNode[] = [await schemaNode];
       throwIfAborted(ctx.signal, 'backup');

@@ -5,7 +5,7 @@
 // each object with its oid, owner and grants (as pg_dump's BLOB entries do),
 // then writes the frames with lo_put.
 
-import { createHash } from 'node:crypto';
+import { matchesRecorded, recordedAlgorithm, streamChecksum, type RecordedChecksum } from '../../content/stream-checksum.js';
 import { ArcaError } from '../../errors.js';
 import type { BlobReader } from '../../repository/blob-reader.js';
 import { saveStream } from '../../repository/stream-saver.js';
@@ -23,7 +23,7 @@ export async function dumpLargeObjects(
   session: WriteSession,
   onBytes: (n: number) => void,
 ): Promise<{ node: TreeNode; stats: Omit<TableStats, 'schema' | 'name'> }> {
-  const hash = createHash('sha256');
+  const hash = streamChecksum();
   async function* frames(): AsyncGenerator<Uint8Array> {
     for (const lo of objects) {
       for (let offset = 0; ; offset += PIECE) {
@@ -32,7 +32,8 @@ export async function dumpLargeObjects(
         const head = Buffer.alloc(8);
         head.writeUInt32BE(lo.oid, 0);
         head.writeUInt32BE(data.length, 4);
-        hash.update(head).update(data);
+        hash.update(head);
+        hash.update(data);
         yield head;
         if (data.length > 0) yield data;
         if (data.length < PIECE) break;
@@ -43,7 +44,7 @@ export async function dumpLargeObjects(
     const saved = await saveStream(session, frames(), onBytes);
     return {
       node: { name: LARGE_OBJECTS_NODE, type: 'file', mode: 0o600, size: saved.size, ...saved.fields },
-      stats: { rows: objects.length, bytes: saved.size, sha256: hash.digest('hex') },
+      stats: { rows: objects.length, bytes: saved.size, ...hash.record() },
     };
   } catch (err) {
     throw stepError('dump of the large objects', err);
@@ -83,10 +84,10 @@ export async function loadLargeObjects(
   client: PgClient,
   reader: BlobReader,
   node: TreeNode,
-  expected: { sha256: string } | undefined,
+  expected: RecordedChecksum | undefined,
   onBytes: (n: number) => void,
 ): Promise<number> {
-  const hash = createHash('sha256');
+  const hash = streamChecksum(recordedAlgorithm(expected));
   const offsets = new Map<number, number>();
   let pending: Buffer = Buffer.alloc(0);
   let bytes = 0;
@@ -110,6 +111,6 @@ export async function loadLargeObjects(
     throw stepError('loading the large objects', err);
   }
   if (pending.length > 0) throw new ArcaError('CORRUPT', `${LARGE_OBJECTS_NODE} ends in the middle of a frame`);
-  if (expected && expected.sha256 !== hash.digest('hex')) throw new ArcaError('CORRUPT', 'the large objects do not match the checksum recorded at backup time');
+  if (!matchesRecorded(expected, hash.digest())) throw new ArcaError('CORRUPT', 'the large objects do not match the checksum recorded at backup time');
   return bytes;
 }

@@ -1,5 +1,6 @@
-// The SHA-256 of a whole table's COPY stream when its parts (key ranges) are
-// read or written in parallel. SHA-256 cannot be computed piecewise, so the
+// The checksum (stream-checksum.ts) of a whole table's COPY stream when its
+// parts (key ranges) are read or written in parallel. It cannot be computed
+// piecewise, so the
 // bytes are hashed in stream order: the part at the head is hashed as it
 // flows; a later part's pieces are held until every earlier part has ended.
 // Held bytes are bounded by a budget shared by every table: a part that is
@@ -8,7 +9,7 @@
 // are started in order: the head part has started, never waits, and its end
 // releases what the next one held.
 
-import { createHash, type Hash } from 'node:crypto';
+import { CHECKSUM_ALGORITHM, streamChecksum, type ChecksumAlgorithm, type RecordedChecksum, type StreamChecksum } from '../../content/stream-checksum.js';
 import { ArcaError } from '../../errors.js';
 
 /** Bytes of not-yet-hashed pieces all OrderedHash instances may hold together. */
@@ -49,16 +50,17 @@ export class HeldBytes {
 }
 
 export class OrderedHash {
-  private readonly hash: Hash = createHash('sha256');
+  private readonly hash: StreamChecksum;
   private head = 0;
   private readonly ended: boolean[];
   private readonly queued: Buffer[][];
-  private digestHex: string | undefined;
 
   constructor(
     readonly parts: number,
     private readonly budget: HeldBytes,
+    algorithm: ChecksumAlgorithm = CHECKSUM_ALGORITHM,
   ) {
+    this.hash = streamChecksum(algorithm);
     this.ended = new Array<boolean>(parts).fill(false);
     this.queued = Array.from({ length: parts }, () => []);
   }
@@ -100,10 +102,15 @@ export class OrderedHash {
     if (n > 0) this.budget.release(n);
   }
 
-  /** Hex SHA-256 of all parts in order; only once every part has ended. */
+  /** Hex checksum of all parts in order; only once every part has ended. */
   digest(): string {
     if (this.head !== this.parts) throw new ArcaError('INTERNAL', `ordered hash: ${this.parts - this.head} part(s) not ended`);
-    this.digestHex ??= this.hash.digest('hex');
-    return this.digestHex;
+    return this.hash.digest();
+  }
+
+  /** The checksum as stats record it (see digest). */
+  record(): RecordedChecksum {
+    this.digest();
+    return this.hash.record();
   }
 }

@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { matchesRecorded, recordedAlgorithm } from '../../content/stream-checksum.js';
 import { ArcaError, isArcaError } from '../../errors.js';
 import type { BlobReader } from '../../repository/blob-reader.js';
 import type { TreeNode } from '../../repository/tree.js';
@@ -172,7 +173,7 @@ export async function restorePostgres(ctx: SourceRestoreContext): Promise<Source
       if (!node) throw new ArcaError('CORRUPT', `backup ${ctx.manifest.id} lacks the data of table ${table.schema}.${table.name}`);
       if (table.parts && table.parts.length > 1) {
         // Split at backup time: its parts load side by side (pg-table-parts.ts).
-        const hash = new OrderedHash(table.parts.length, held);
+        const hash = new OrderedHash(table.parts.length, held, recordedAlgorithm(expected.get(`${table.schema}\0${table.name}`)));
         split.push({ table, node, hash, rows: [] });
         (await partNodes(ctx.reader, table, node, table.parts)).forEach((part, i) => work.push({ table, node: part, part: { i, hash } }));
       } else work.push({ table, node });
@@ -235,7 +236,7 @@ function checkSplitTable(s: { table: TableEntry; hash: OrderedHash; rows: number
   s.table.parts!.forEach((p, i) => {
     if (s.rows[i] !== p.rows) throw new ArcaError('CORRUPT', `${what}: part ${i + 1} loaded ${s.rows[i]} rows, the backup recorded ${p.rows}`);
   });
-  if (expected && expected.sha256 !== s.hash.digest()) throw new ArcaError('CORRUPT', `${what}: the data does not match the checksum recorded at backup time`);
+  if (!matchesRecorded(expected, s.hash.digest())) throw new ArcaError('CORRUPT', `${what}: the data does not match the checksum recorded at backup time`);
   const rows = s.rows.reduce((a, b) => a + b, 0);
   if (expected && expected.rows !== rows) throw new ArcaError('CORRUPT', `${what}: loaded ${rows} rows, the backup recorded ${expected.rows}`);
 }

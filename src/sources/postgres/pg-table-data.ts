@@ -1,12 +1,12 @@
 // Table data: one COPY stream per table (COPY TO through pg-copy-out.ts), saved straight into the volume
-// while its SHA-256 and row count are taken (never a whole table in memory),
+// while its checksum (stream-checksum.ts) and row count are taken (never a whole table in memory),
 // and loaded back with COPY FROM STDIN, checking the same checksum. A small
 // pool runs one job per connection, several connections in parallel.
 
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
+import { matchesRecorded, recordedAlgorithm, streamChecksum, type RecordedChecksum } from '../../content/stream-checksum.js';
 import { ArcaError } from '../../errors.js';
 import type { BlobReader } from '../../repository/blob-reader.js';
 import { saveStream } from '../../repository/stream-saver.js';
@@ -16,13 +16,12 @@ import { copyOut, type CopyOut } from './pg-copy-out.js';
 import { copyInSql, copyOutSql, type TableEntry } from './pg-catalog.js';
 import { qualified, stepError, type PgClient } from './pg-connect.js';
 
-export interface TableStats {
+/** The checksum (`blake3`, or `sha256` in older backups) is of the whole COPY stream: all parts, in order. */
+export interface TableStats extends RecordedChecksum {
   schema: string;
   name: string;
   rows: number;
   bytes: number;
-  /** SHA-256 of the whole COPY stream (all parts, in order). */
-  sha256: string;
   /** Number of key-range parts when the table was dumped split (pg-ranges.ts). */
   parts?: number;
 }
@@ -41,7 +40,7 @@ export async function dumpTable(
   onBytes: (n: number) => void,
   open: CopyOpener = openCopy,
 ): Promise<{ node: TreeNode; stats: TableStats }> {
-  const hash = createHash('sha256');
+  const hash = streamChecksum();
   const stream = open(client, copyOutSql(t));
   async function* hashed(): AsyncGenerator<Uint8Array> {
     for await (const chunk of stream) {
@@ -58,7 +57,7 @@ export async function dumpTable(
   }
   return {
     node: { name: t.node, type: 'file', mode: 0o600, size: saved.size, ...saved.fields },
-    stats: { schema: t.schema, name: t.name, rows: stream.rowCount, bytes: saved.size, sha256: hash.digest('hex') },
+    stats: { schema: t.schema, name: t.name, rows: stream.rowCount, bytes: saved.size, ...hash.record() },
   };
 }
 
@@ -71,7 +70,7 @@ export async function loadTable(
   expected: TableStats | undefined,
   onBytes: (n: number) => void,
 ): Promise<number> {
-  const hash = createHash('sha256');
+  const hash = streamChecksum(recordedAlgorithm(expected));
   let bytes = 0;
   async function* content(): AsyncGenerator<Buffer> {
     for await (const chunk of reader.readContent(node)) {
@@ -95,7 +94,7 @@ export async function loadTable(
   }
   const what = `table ${t.schema}.${t.name}`;
   if (node.size !== undefined && bytes !== node.size) throw new ArcaError('CORRUPT', `${what}: read ${bytes} bytes, the backup recorded ${node.size}`);
-  if (expected && expected.sha256 !== hash.digest('hex')) throw new ArcaError('CORRUPT', `${what}: the data does not match the checksum recorded at backup time`);
+  if (!matchesRecorded(expected, hash.digest())) throw new ArcaError('CORRUPT', `${what}: the data does not match the checksum recorded at backup time`);
   if (expected && expected.rows !== sink.rowCount) {
     throw new ArcaError('CORRUPT', `${what}: loaded ${sink.rowCount} rows, the backup recorded ${expected.rows}`);
   }

@@ -29,7 +29,7 @@ async function arcaSessions(db: string): Promise<number> {
 }
 
 
-const tablesOf = (extra: unknown) => (extra as PostgresExtra).postgres.tables.map((t) => ({ name: t.name, rows: t.rows, sha256: t.sha256 }));
+const tablesOf = (extra: unknown) => (extra as PostgresExtra).postgres.tables.map((t) => ({ name: t.name, rows: t.rows, blake3: t.blake3 }));
 
 describe('a PostgreSQL backup begun before the volume opens', () => {
   it('holds what the database held when it began (not rows written later), read partly ahead, and closes its sessions', async () => {
@@ -67,6 +67,7 @@ describe('a PostgreSQL backup begun before the volume opens', () => {
     const manifests = await (await reopen(volume)).repo.listManifests();
     const extraOf = (id: string) => manifests.find((m) => m.id === id)!.extra;
     expect(tablesOf(extraOf(begun.id))).toEqual(tablesOf(extraOf(plain.id)));
+    expect(tablesOf(extraOf(begun.id)).every((t) => /^[0-9a-f]{64}$/.test(t.blake3 ?? ''))).toBe(true);
     expect(tablesOf(extraOf(begun.id)).find((t) => t.name === 'big')!.rows).toBe(60000);
   });
 

@@ -95,7 +95,7 @@ describe('postgres fidelity', () => {
     const parts = ['meas_2023', 'meas_2024_a', 'meas_2024_rest'].map((n) => byName.get(`public.${n}`)?.rows ?? 0);
     expect(parts.reduce((a, b) => a + b)).toBe(400);
     expect(byName.has('public.meas')).toBe(false); // partitioned parents hold no rows of their own: leaves are dumped
-    expect(byName.get('Odd Schema.we!rd.name/x%y')?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(byName.get('Odd Schema.we!rd.name/x%y')?.blake3).toMatch(/^[0-9a-f]{64}$/);
     expect(extra.postgres.largeObjects?.count).toBe(3);
     expect(await leftoverRestoreDbs()).toEqual([]);
   });

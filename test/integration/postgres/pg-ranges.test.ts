@@ -5,6 +5,7 @@
 // unsplit dump's; keys that cannot be split (text, none) still work.
 
 import { execFileSync } from 'node:child_process';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -90,9 +91,9 @@ describe('ordered hash of parts read in parallel', () => {
     h.end(i);
   };
 
-  it('equals the SHA-256 of the parts concatenated, later parts waiting on a tiny budget', async () => {
+  it.each(['blake3', 'sha256'] as const)('equals the %s of the parts concatenated, later parts waiting on a tiny budget', async (algorithm) => {
     const held = new HeldBytes(12);
-    const h = new OrderedHash(3, held);
+    const h = new OrderedHash(3, held, algorithm);
     let open = () => undefined as void;
     const gate = new Promise<void>((r) => (open = r));
     const later = [feed(h, 2), feed(h, 1)];
@@ -102,7 +103,10 @@ describe('ordered hash of parts read in parallel', () => {
     open();
     await Promise.all([head, ...later]);
     expect(held.held).toBe(0);
-    expect(h.digest()).toBe(createHash('sha256').update(Buffer.concat(pieces.flat())).digest('hex'));
+    const all = Buffer.concat(pieces.flat());
+    const oracle = algorithm === 'sha256' ? createHash('sha256').update(all).digest('hex') : new Blake3Hasher().update(all).digest('hex');
+    expect(h.digest()).toBe(oracle);
+    expect(h.record()).toEqual({ [algorithm]: oracle });
   });
 
   it('a failure wakes the parts that wait', async () => {
@@ -116,7 +120,7 @@ describe('ordered hash of parts read in parallel', () => {
 });
 
 describe('postgres tables split into key ranges', () => {
-  it('restore and export identical; rows and SHA-256 in extra equal an unsplit dump (parts on both connections)', async () => {
+  it('restore and export identical; rows and checksum in extra equal an unsplit dump (parts on both connections)', async () => {
     process.env.ARCA_PG_PARALLEL_PARTS = '1';
     const db = await createDb({ text: TABLES });
     const whole = await backupWith(db, undefined);
@@ -128,7 +132,8 @@ describe('postgres tables split into key ranges', () => {
     for (const name of ['bytext', 'nokey', 'emptybig']) expect(split.byName.get(name)?.parts, name).toBeUndefined();
     for (const [name, w] of whole.byName) {
       const s = split.byName.get(name)!;
-      expect({ rows: s.rows, bytes: s.bytes, sha256: s.sha256 }, name).toEqual({ rows: w.rows, bytes: w.bytes, sha256: w.sha256 });
+      expect(w.blake3, name).toMatch(/^[0-9a-f]{64}$/);
+      expect({ rows: s.rows, bytes: s.bytes, blake3: s.blake3 }, name).toEqual({ rows: w.rows, bytes: w.bytes, blake3: w.blake3 });
     }
     expect(whole.byName.get('big')?.rows).toBe(20002);
 
@@ -152,7 +157,10 @@ describe('postgres tables split into key ranges', () => {
     const whole = await backupWith(db, undefined);
     const split = await backupWith(db, 48 * 1024, 1);
     expect(split.byName.get('big')?.parts).toBeGreaterThan(2);
-    for (const [name, w] of whole.byName) expect(split.byName.get(name)?.sha256, name).toBe(w.sha256);
+    for (const [name, w] of whole.byName) {
+      expect(w.blake3, name).toMatch(/^[0-9a-f]{64}$/);
+      expect(split.byName.get(name)?.blake3, name).toBe(w.blake3);
+    }
     const target = scratchName();
     await runRestore({ volume: await reopen(split.vol), backupId: split.b.id, to: urlOf(target), force: false });
     expect(await describeDb(target)).toEqual(await describeDb(db));
