@@ -6,21 +6,18 @@
 // new backup's, with each `blake3` swapped for the SHA-256 of the stored
 // stream, which is what the earlier code recorded.
 
-import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../../src/backend/memory/memory-backend.js';
-import { BlobPool } from '../../../src/content/blob-pool.js';
 import { isArcaError } from '../../../src/errors.js';
 import { runBackup } from '../../../src/jobs/index.js';
 import type { OpenVolume } from '../../../src/jobs/volume-service.js';
-import { BlobReader } from '../../../src/repository/blob-reader.js';
 import type { Manifest } from '../../../src/repository/manifest.js';
-import type { TreeNode } from '../../../src/repository/tree.js';
 import { postgresDriver } from '../../../src/sources/postgres/index.js';
 import type { PostgresExtra } from '../../../src/sources/postgres/pg-backup.js';
 import { LARGE_OBJECTS_NODE } from '../../../src/sources/postgres/pg-catalog.js';
+import { streamSha256s, withReader } from '../../helpers/stored-streams.js';
 import { makeVolume, reopen } from '../../unit/repository/fixtures.js';
-import { createDb, describeDb, dropScratch, scratchName, urlOf } from './pg-helpers.js';
+import { createDb, describeDb, dropScratch, leftoverRestoreDbs, scratchName, urlOf } from './pg-helpers.js';
 
 const TABLES = `
 CREATE TABLE items (id int PRIMARY KEY, v text);
@@ -33,33 +30,6 @@ SELECT lo_from_bytea(0, convert_to(repeat('large object ', 5000), 'UTF8'));
 afterAll(dropScratch);
 
 const HEX64 = /^[0-9a-f]{64}$/;
-
-async function withReader<T>(volume: OpenVolume, fn: (reader: BlobReader) => Promise<T>): Promise<T> {
-  await volume.repo.loadIndex();
-  const pool = new BlobPool(volume.repo.keys, { zstdLevel: volume.repo.config.compression.level });
-  try {
-    return await fn(new BlobReader(volume.repo, pool));
-  } finally {
-    await pool.close();
-  }
-}
-
-/** SHA-256 of each stored stream under tables/ and of the large objects, by node name. */
-async function storedSha256(volume: OpenVolume, manifest: Manifest): Promise<Map<string, string>> {
-  return withReader(volume, async (reader) => {
-    const out = new Map<string, string>();
-    const hashOf = async (node: TreeNode) => {
-      const h = createHash('sha256');
-      for await (const piece of reader.readContent(node)) h.update(piece);
-      return h.digest('hex');
-    };
-    for (const node of (await reader.readTree(manifest.root)).nodes) {
-      if (node.subtree) for (const t of (await reader.readTree(node.subtree)).nodes) out.set(t.name ?? '', await hashOf(t));
-      else if (node.name === LARGE_OBJECTS_NODE) out.set('large objects', await hashOf(node));
-    }
-    return out;
-  });
-}
 
 /** Restores `manifest` (possibly edited) into a new database; returns its name, or the error. */
 async function restoreWith(volume: OpenVolume, manifest: Manifest): Promise<{ target: string; error?: unknown }> {
@@ -96,15 +66,15 @@ describe('postgres per-table checksums', () => {
     expect(await describeDb(fresh.target)).toEqual(source);
 
     // A manifest written before BLAKE3: SHA-256 of the same streams.
-    const sha = await storedSha256(await reopen(volume), manifest);
+    const sha = await streamSha256s(await reopen(volume), manifest);
     const old = withExtra(manifest, {
       ...pg,
       tables: pg.tables.map(({ blake3: _dropped, ...t }) => {
-        const recorded = [...sha].find(([name]) => name.includes(t.name))?.[1];
+        const recorded = sha.get(`tables/public.${t.name}.copy`);
         expect(recorded, t.name).toMatch(HEX64);
         return { ...t, sha256: recorded! };
       }),
-      largeObjects: (({ blake3: _dropped, ...lo }) => ({ ...lo, sha256: sha.get('large objects')! }))(pg.largeObjects!),
+      largeObjects: (({ blake3: _dropped, ...lo }) => ({ ...lo, sha256: sha.get(LARGE_OBJECTS_NODE)! }))(pg.largeObjects!),
     });
     const fromOld = await restoreWith(await reopen(volume), old);
     expect(fromOld.error).toBeUndefined();
@@ -123,5 +93,6 @@ describe('postgres per-table checksums', () => {
       expect(isArcaError(r.error) && r.error.code, what).toBe('CORRUPT');
       expect(String((r.error as Error).message), what).toMatch(/(does|do) not match the checksum recorded at backup time/);
     }
+    expect(await leftoverRestoreDbs()).toEqual([]); // a refused restore leaves no half-loaded database
   });
 });
