@@ -20,6 +20,11 @@ import { ArcaError } from '../errors.js';
 
 export const SLAB_BYTES = 1 << 20;
 
+/** The first offset ≥ `used` that is ≡ phase (mod 8); phase may be any integer. */
+export function alignedStart(used: number, phase: number): number {
+  return used + ((phase - used) & 7);
+}
+
 /** A slab's memory: shared, so worker threads can read chunks in place. */
 function newSlab(): Buffer {
   return Buffer.from(new SharedArrayBuffer(SLAB_BYTES));
@@ -55,19 +60,27 @@ export class ChunkSlabs {
     if (this.current !== null) this.retire(this.current);
   }
 
-  /** `n` bytes of memory for a chunk (a chunk larger than a slab gets memory of its own, not tracked). */
-  take(n: number): Buffer {
+  /**
+   * `n` bytes of memory for a chunk (a chunk larger than a slab gets memory of
+   * its own, not tracked). `phase`: the chunk starts at a byte offset ≡ phase
+   * (mod 8) in its slab (up to 7 bytes are skipped), so a copy from a source
+   * at that phase runs word by word: copies between buffers whose offsets
+   * differ mod 8 are ~10× slower (0.3 s per GB against 0.03, chunkStream).
+   */
+  take(n: number, phase = 0): Buffer {
     if (n > SLAB_BYTES) return Buffer.allocUnsafeSlow(n);
     let slab = this.current;
-    if (slab === null || slab.used + n > slab.bytes.length) {
+    if (slab === null || alignedStart(slab.used, phase) + n > slab.bytes.length) {
       if (slab !== null) this.retire(slab);
       const bytes = this.free.pop() ?? newSlab();
       slab = { bytes, used: 0, refs: 0, current: true };
       this.current = slab;
       this.live.set(bytes.buffer, slab);
     }
-    const chunk = slab.bytes.subarray(slab.used, slab.used + n);
-    slab.used += n;
+    // A chunk that fills a fresh slab all but a few bytes starts at 0, unaligned.
+    const start = alignedStart(slab.used, phase) + n <= slab.bytes.length ? alignedStart(slab.used, phase) : slab.used;
+    const chunk = slab.bytes.subarray(start, start + n);
+    slab.used = start + n;
     slab.refs++;
     return chunk;
   }

@@ -32,7 +32,7 @@
 // The first min − 32 bytes of a chunk are never read.
 
 import { ArcaError } from '../errors.js';
-import { SLAB_BYTES, type ChunkSlabs } from './chunk-slabs.js';
+import { SLAB_BYTES, alignedStart, type ChunkSlabs } from './chunk-slabs.js';
 import { nativeContent, type NativeContent } from './native.js';
 
 export const CHUNKER_ALGORITHM = 'fastcdc-gear32-v1';
@@ -303,13 +303,18 @@ export async function* chunkStream(input: AsyncIterable<Uint8Array>, chunker: Ch
   let carried = 0;
   let slab = Buffer.alloc(0);
   let slabUsed = 0;
-  /** `n` bytes of fresh memory for a chunk: from `slabs`, or the current slab, or a new one (a chunk larger than a slab gets its own). */
-  const take = (n: number): Buffer => {
-    if (slabs) return slabs.take(n);
-    if (slabUsed + n > slab.length) {
-      slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, n));
+  /**
+   * `n` bytes of fresh memory for a chunk: from `slabs`, or the current slab,
+   * or a new one (a chunk larger than a slab gets its own); starting at an
+   * offset ≡ phase (mod 8) where it can (see ChunkSlabs.take).
+   */
+  const take = (n: number, phase: number): Buffer => {
+    if (slabs) return slabs.take(n, phase);
+    if (alignedStart(slabUsed, phase) + n > slab.length) {
+      slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, n + 7));
       slabUsed = 0;
     }
+    slabUsed = alignedStart(slabUsed, phase);
     const chunk = slab.subarray(slabUsed, slabUsed + n);
     slabUsed += n;
     return chunk;
@@ -321,7 +326,8 @@ export async function* chunkStream(input: AsyncIterable<Uint8Array>, chunker: Ch
       const cuts = chunker.feed(data);
       let from = 0;
       for (const cut of cuts) {
-        const chunk = take(carried + cut - from);
+        // The bulk of the chunk (from this input) is copied between equal offsets mod 8; the carried head is not.
+        const chunk = take(carried + cut - from, data.byteOffset + from - carried);
         if (carried > 0) carry.copy(chunk, 0, 0, carried);
         chunk.set(data.subarray(from, cut), carried);
         carried = 0;
@@ -336,7 +342,7 @@ export async function* chunkStream(input: AsyncIterable<Uint8Array>, chunker: Ch
     }
     const rest = chunker.finish();
     if (rest > 0) {
-      const chunk = take(rest);
+      const chunk = take(rest, 0);
       carry.copy(chunk, 0, 0, rest);
       yield chunk;
     }

@@ -68,4 +68,24 @@ describe('ChunkSlabs', () => {
     second.release(reused);
     expect(() => first.release(kept)).toThrow(/released twice|not cut/);
   });
+
+  it('starts a chunk at the asked phase mod 8 (any integer), never overlapping the one before, and at 0 when only that fits', () => {
+    const slabs = new ChunkSlabs();
+    let end = 0;
+    let buffer: ArrayBufferLike | undefined;
+    for (const [n, phase] of [[5, 0], [100, 3], [7, -3], [1000, 13], [1, 7], [64, -8]] as const) {
+      const c = slabs.take(n, phase);
+      expect(c.length).toBe(n);
+      expect(c.byteOffset & 7, `phase ${phase}`).toBe(phase & 7);
+      if (buffer !== undefined) expect(c.buffer).toBe(buffer);
+      expect(c.byteOffset).toBeGreaterThanOrEqual(end);
+      expect(c.byteOffset - end).toBeLessThan(8);
+      buffer = c.buffer;
+      end = c.byteOffset + n;
+    }
+    const nearlyFull = slabs.take(SLAB_BYTES - 3, 5); // a fresh slab: 5 bytes of padding would not fit
+    expect(nearlyFull.buffer).not.toBe(buffer);
+    expect(nearlyFull.byteOffset).toBe(0);
+    expect(nearlyFull.length).toBe(SLAB_BYTES - 3);
+  });
 });
