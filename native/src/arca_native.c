@@ -5,7 +5,10 @@
 //     compares both on random data and random feed splits);
 //   - hmacInto: a blob id, HMAC-SHA256 under a key set once per handle;
 //   - gcmSealInto / gcmOpenInto: AES-256-GCM with a key set once per handle,
-//     written into the caller's buffer (format §2, as src/content/seal.ts).
+//     written into the caller's buffer (format §2, as src/content/seal.ts);
+//   - copyFrames: the bodies of a run of length-prefixed frames copied out in
+//     one call (PostgreSQL's COPY OUT rows, src/sources/postgres/pg-copy-out.ts,
+//     whose JavaScript parser stays the reference and handles every other case).
 // Cryptography is OpenSSL's, the copy Node is built with (its symbols are
 // exported to addons): no cryptographic code of our own. Each handle belongs
 // to the thread that made it (worker threads make their own).
@@ -337,6 +340,50 @@ static napi_value gcm_open_into(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// ---- frames -----------------------------------------------------------------
+
+/**
+ * copyFrames(src: Uint8Array, at: number, type: number, out: Uint8Array,
+ *            fill: Int32Array(1)) → number
+ * Frames as in the PostgreSQL protocol: [type u8][length u32 BE, counting its
+ * own 4 bytes][length − 4 bytes of body]. From src[at], copies the bodies of
+ * whole frames of `type` into out at fill[0], one after another, and stops
+ * before the first frame that is of another type, is not whole in src, has a
+ * length below 4, or whose body would not leave out with room to spare (the
+ * caller changes buffers). Returns the offset in src where it stopped; fill[0]
+ * is updated. Nothing of the frame it stops at is copied.
+ */
+static napi_value copy_frames(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) return fail(env, "INTERNAL", "copyFrames: 5 arguments expected");
+  uint8_t *src, *out, *fill_b;
+  size_t src_n, out_n, fill_n;
+  uint32_t at, type;
+  if (!typed_bytes(env, argv[0], napi_uint8_array, &src, &src_n) || !get_u32(env, argv[1], &at) || !get_u32(env, argv[2], &type) ||
+      !typed_bytes(env, argv[3], napi_uint8_array, &out, &out_n) ||
+      !typed_bytes(env, argv[4], napi_int32_array, &fill_b, &fill_n) || fill_n != 1) {
+    return fail(env, "INTERNAL", "copyFrames: bad arguments");
+  }
+  int32_t *fill_p = (int32_t *)fill_b;
+  if (fill_p[0] < 0 || (size_t)fill_p[0] > out_n || at > src_n) return fail(env, "INTERNAL", "copyFrames: offset out of range");
+  size_t pos = at, fill = (size_t)fill_p[0];
+  while (src_n - pos >= 5 && src[pos] == type) {
+    const uint32_t length = ((uint32_t)src[pos + 1] << 24) | ((uint32_t)src[pos + 2] << 16) | ((uint32_t)src[pos + 3] << 8) | src[pos + 4];
+    if (length < 4) break;
+    const size_t body = length - 4;
+    if (body > src_n - pos - 5 || body >= out_n - fill) break;
+    memcpy(out + fill, src + pos + 5, body);
+    fill += body;
+    pos += 5 + body;
+  }
+  fill_p[0] = (int32_t)fill;
+  napi_value result;
+  CHECK(napi_create_uint32(env, (uint32_t)pos, &result));
+  return result;
+}
+
 // ---- module -----------------------------------------------------------------
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
@@ -347,6 +394,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"gcmKey", NULL, gcm_key, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gcmSealInto", NULL, gcm_seal_into, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gcmOpenInto", NULL, gcm_open_into, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"copyFrames", NULL, copy_frames, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -1,6 +1,7 @@
 // Loads the content layer's native addon (native/README.md): the FastCDC scan,
 // blob ids (HMAC-SHA256) and AES-256-GCM sealing in C, on OpenSSL, for the
-// write path's per-byte work. The JavaScript code beside it (chunker.ts,
+// write path's per-byte work (and copyFrames, which PostgreSQL's COPY OUT
+// parser uses to copy rows out of the socket's buffer in one call per read). The JavaScript code beside it (chunker.ts,
 // blob-codec.ts, seal.ts) is the reference and the fallback: both produce the
 // same bytes, and the tests compare them.
 //
@@ -30,6 +31,12 @@ export interface NativeContent {
   gcmSealInto(handle: NativeHandle, nonce: Uint8Array, aad: Uint8Array, head: Uint8Array, body: Uint8Array, out: Uint8Array, at: number): number;
   /** Writes the plaintext of nonce ‖ ciphertext ‖ tag at out[at]; returns its length, or -1 when it does not authenticate. */
   gcmOpenInto(handle: NativeHandle, aad: Uint8Array, sealed: Uint8Array, out: Uint8Array, at: number): number;
+  /**
+   * Copies the bodies of whole frames ([type u8][length u32 BE incl. itself][body]) of `type`
+   * from src[at] into out at fill[0], stopping before any other frame, a partial one, a length
+   * below 4, or a body that would fill out; returns where it stopped in src (fill[0] updated).
+   */
+  copyFrames(src: Uint8Array, at: number, type: number, out: Uint8Array, fill: Int32Array): number;
 }
 
 const ADDON = path.join('native', 'build', 'Release', 'arca_native.node');

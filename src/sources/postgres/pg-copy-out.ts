@@ -16,6 +16,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type pg from 'pg';
+import { nativeContent, type NativeContent } from '../../content/native.js';
 import { ArcaError } from '../../errors.js';
 import { READ_BYTES, canReadRaw, setRawReader } from './pg-socket.js';
 
@@ -67,6 +68,9 @@ export class CopyOut implements pg.Submittable, AsyncIterable<Buffer> {
   private readonly onData: DataHandler = (chunk) => this.parse(chunk);
   private readonly chunkBytes: number;
   // Framing state: the 5-byte header (type + int32 length) may arrive split.
+  /** The native addon, for copyFrames (null: the JavaScript parser does all); fillState passes outFill to it. */
+  private readonly native: NativeContent | null = nativeContent();
+  private readonly fillState = new Int32Array(1);
   private readonly header = Buffer.alloc(5);
   private headerFill = 0;
   private type = 0;
@@ -230,6 +234,14 @@ export class CopyOut implements pg.Submittable, AsyncIterable<Buffer> {
     let at = 0;
     const n = chunk.length;
     while (at < n) {
+      // The common case in one native call: whole rows (CopyData) that fit in the current buffer.
+      // What it leaves (a split frame, another message, a full buffer) the code below handles.
+      if (this.native && !this.inBody && this.headerFill === 0 && !this.aborted) {
+        this.fillState[0] = this.outFill;
+        at = this.native.copyFrames(chunk, at, MSG_COPY_DATA, this.out, this.fillState);
+        this.outFill = this.fillState[0]!;
+        if (at >= n) break;
+      }
       if (this.inBody) {
         const take = Math.min(this.bodyLeft, n - at);
         if (this.type === MSG_COPY_DATA && !this.aborted) this.emitBytes(chunk, at, take);

@@ -167,3 +167,69 @@ describe('BlobCodec, native and JavaScript', () => {
     }
   });
 });
+
+describe('native copyFrames', () => {
+  const frame = (type: number, body: Buffer, length = body.length + 4) => {
+    const head = Buffer.alloc(5);
+    head[0] = type;
+    head.writeUInt32BE(length, 1);
+    return Buffer.concat([head, body]);
+  };
+  /** What copyFrames promises, in plain JavaScript: [stop offset, bytes copied]. */
+  function reference(src: Buffer, at: number, type: number, room: number): [number, Buffer] {
+    const bodies: Buffer[] = [];
+    let used = 0;
+    for (;;) {
+      if (src.length - at < 5 || src[at] !== type) break;
+      const length = src.readUInt32BE(at + 1);
+      if (length < 4) break;
+      const body = length - 4;
+      if (body > src.length - at - 5 || body >= room - used) break;
+      bodies.push(src.subarray(at + 5, at + 5 + body));
+      used += body;
+      at += 5 + body;
+    }
+    return [at, Buffer.concat(bodies)];
+  }
+
+  it('copies whole frames of the type and stops where the reference stops, on random streams and splits', () => {
+    const rnd = mulberry32(77);
+    for (let round = 0; round < 200; round++) {
+      const frames: Buffer[] = [];
+      for (let i = 0; i < 1 + Math.floor(rnd() * 40); i++) {
+        const r = rnd();
+        const body = randomBytes(Math.floor(rnd() * (r < 0.1 ? 3000 : 300)));
+        if (r < 0.85) frames.push(frame(0x64, body));
+        else if (r < 0.95) frames.push(frame(0x4e, body)); // another message
+        else frames.push(frame(0x64, body, Math.floor(rnd() * 4))); // a length below 4
+      }
+      const stream = Buffer.concat(frames);
+      const cut = Math.floor(rnd() * (stream.length + 1)); // a read that ends anywhere, mid-frame too
+      const src = stream.subarray(0, cut);
+      const at = 0;
+      const outLen = 1 + Math.floor(rnd() * 20_000);
+      const fillAt = Math.floor(rnd() * outLen);
+      const out = Buffer.alloc(outLen, 0xee);
+      const fill = Int32Array.of(fillAt);
+      const stop = native.copyFrames(src, at, 0x64, out, fill);
+      const [wantStop, wantBytes] = reference(src, at, 0x64, outLen - fillAt);
+      expect(stop).toBe(wantStop);
+      expect(fill[0]).toBe(fillAt + wantBytes.length);
+      expect(out.subarray(fillAt, fill[0]).equals(wantBytes)).toBe(true);
+      expect(out.subarray(0, fillAt).every((b) => b === 0xee)).toBe(true); // nothing before fill is touched
+      expect(out.subarray(fill[0]).every((b) => b === 0xee)).toBe(true); // nor after what it copied
+      expect(fill[0]).toBeLessThan(outLen); // it never fills the buffer up: the caller changes buffers
+    }
+  });
+
+  it('refuses arguments it cannot use safely', () => {
+    const src = frame(0x64, Buffer.from('row\n'));
+    expect(() => native.copyFrames(src, src.length + 1, 0x64, Buffer.alloc(10), Int32Array.of(0))).toThrow(/out of range/);
+    expect(() => native.copyFrames(src, 0, 0x64, Buffer.alloc(10), Int32Array.of(11))).toThrow(/out of range/);
+    expect(() => native.copyFrames(src, 0, 0x64, Buffer.alloc(10), Int32Array.of(-1))).toThrow(/out of range/);
+    expect(() => native.copyFrames(src, 0, 0x64, Buffer.alloc(10), new Int32Array(2))).toThrow(/bad arguments/);
+    const fill = Int32Array.of(0);
+    expect(native.copyFrames(src, 0, 0x64, Buffer.alloc(10), fill)).toBe(src.length);
+    expect(fill[0]).toBe(4);
+  });
+});
