@@ -34,6 +34,8 @@ export interface StoreResult {
 interface Pending {
   resolve: (r: StoreResult | Buffer) => void;
   reject: (e: Error) => void;
+  /** Where an opened blob's plaintext goes (open's `into`); else a Buffer of its own. */
+  into?: Buffer;
 }
 
 type RequestBody =
@@ -141,10 +143,24 @@ export class BlobPool {
     return this.submit({ op: 'store', plaintext }) as Promise<StoreResult>;
   }
 
-  /** Decrypts, decompresses and verifies one blob against its id. */
-  open(id: Uint8Array, sealed: Uint8Array, rawLength: number): Promise<Buffer> {
-    if (this.workers.length === 0) return this.inline(() => openBlob(this.keys, id, sealed, rawLength));
-    return this.submit({ op: 'open', id, sealed, rawLength }) as Promise<Buffer>;
+  /**
+   * Decrypts, decompresses and verifies one blob against its id. With `into`
+   * (exactly rawLength bytes), the plaintext is written there and `into` is
+   * the result: a reader that puts many blobs side by side (a run of a
+   * stream) then allocates one buffer, not one per blob and another to join
+   * them (each ~1 GB per GB restored, and V8 collects for external memory).
+   */
+  open(id: Uint8Array, sealed: Uint8Array, rawLength: number, into?: Buffer): Promise<Buffer> {
+    if (into !== undefined && into.length !== rawLength) return Promise.reject(new ArcaError('INTERNAL', `open: ${into.length} bytes to write ${rawLength} into`));
+    if (this.workers.length === 0) {
+      return this.inline(() => {
+        const plain = openBlob(this.keys, id, sealed, rawLength);
+        if (!into) return plain;
+        into.set(plain);
+        return into;
+      });
+    }
+    return this.submit({ op: 'open', id, sealed, rawLength }, into) as Promise<Buffer>;
   }
 
   async close(): Promise<void> {
@@ -165,12 +181,12 @@ export class BlobPool {
     }
   }
 
-  private submit(body: RequestBody): Promise<StoreResult | Buffer> {
+  private submit(body: RequestBody, into?: Buffer): Promise<StoreResult | Buffer> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new ArcaError('ABORTED', 'blob pool closed'));
     const seq = ++this.seq;
     return new Promise<StoreResult | Buffer>((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
+      this.pending.set(seq, into ? { resolve, reject, into } : { resolve, reject });
       this.queue.push({ seq, body });
       this.queuedBytes += body.op === 'store' ? body.plaintext.byteLength : body.sealed.byteLength;
       this.pump();
@@ -277,8 +293,16 @@ export class BlobPool {
       this.pending.delete(item.seq);
       if (!p) continue;
       if (!item.ok) p.reject(new ArcaError(item.code, item.message));
-      // Opened plaintext is kept by readers: copied out of the slot.
-      else if (item.idOff < 0) p.resolve(Buffer.from(data.subarray(item.off, item.off + item.len)));
+      // Opened plaintext is kept by readers: copied out of the slot (the worker checked its length).
+      else if (item.idOff < 0) {
+        const plain = data.subarray(item.off, item.off + item.len);
+        if (!p.into) p.resolve(Buffer.from(plain));
+        else if (plain.length !== p.into.length) p.reject(new ArcaError('INTERNAL', `opened ${plain.length} bytes for ${p.into.length}`));
+        else {
+          p.into.set(plain);
+          p.resolve(p.into);
+        }
+      }
       else p.resolve({ id: data.subarray(item.idOff, item.idOff + 32), sealed: item.len < 0 ? null : data.subarray(item.off, item.off + item.len) });
     }
     // The results above are views into the slot: it is reused only after the

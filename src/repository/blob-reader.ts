@@ -84,9 +84,9 @@ export class BlobReader {
     }
   }
 
-  private async open(id: Buffer, sealed: Buffer, rawLength: number, packHex: string): Promise<Buffer> {
+  private async open(id: Buffer, sealed: Buffer, rawLength: number, packHex: string, into?: Buffer): Promise<Buffer> {
     try {
-      return await this.pool.open(id, sealed, rawLength);
+      return await this.pool.open(id, sealed, rawLength, into);
     } catch (err) {
       if (isArcaError(err, 'CORRUPT')) throw new ArcaError('CORRUPT', `${err.message} (in pack ${packKey(packHex)})`, { cause: err });
       throw err;
@@ -183,9 +183,16 @@ export class BlobReader {
       if (!(err instanceof Relocatable)) throw err;
       return Promise.all(run.blobs.map((b) => this.read(b.id.toString('hex'))));
     }
-    return Promise.all(
-      run.blobs.map((b) => this.open(b.id, sealed.subarray(b.offset - run.offset, b.offset - run.offset + b.length), b.rawLength, run.packHex)),
+    // The run's plaintext, blob after blob, in one buffer the pool writes into.
+    const out = Buffer.allocUnsafeSlow(run.blobs.reduce((n, b) => n + b.rawLength, 0));
+    let at = 0;
+    await Promise.all(
+      run.blobs.map((b) => {
+        const into = out.subarray(at, (at += b.rawLength));
+        return this.open(b.id, sealed.subarray(b.offset - run.offset, b.offset - run.offset + b.length), b.rawLength, run.packHex, into);
+      }),
     );
+    return [out];
   }
 }
 

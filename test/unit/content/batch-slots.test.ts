@@ -117,4 +117,28 @@ describe('BlobPool over shared slots', () => {
     expect(a.status === 'rejected' && (a.reason as { code?: string }).code).toBe('CORRUPT');
     expect(b.status === 'fulfilled' && b.value.equals(good)).toBe(true);
   });
+
+  it('opens blobs side by side into one buffer (into), on workers and inline; a wrong length is refused, a damaged blob fails', async () => {
+    const inline = new BlobPool(keys, { zstdLevel: 1, threads: 0 });
+    try {
+      const blobs = [randomBytes(3000), Buffer.alloc(70_000, 7), Buffer.alloc(0), randomBytes(17)];
+      const stored = await Promise.all(blobs.map(async (b) => {
+        const r = await pool.store(b);
+        return { id: Buffer.from(r.id), sealed: Buffer.from(r.sealed!) };
+      }));
+      for (const p of [pool, inline]) {
+        const out = Buffer.alloc(blobs.reduce((n, b) => n + b.length, 0), 0xee);
+        let at = 0;
+        const views = await Promise.all(stored.map((s, i) => p.open(s.id, s.sealed, blobs[i]!.length, out.subarray(at, (at += blobs[i]!.length)))));
+        expect(out.equals(Buffer.concat(blobs))).toBe(true);
+        views.forEach((v, i) => expect(v.buffer === out.buffer && v.equals(blobs[i]!)).toBe(true)); // no buffer of its own
+        await expect(p.open(stored[0]!.id, stored[0]!.sealed, blobs[0]!.length, Buffer.alloc(10))).rejects.toMatchObject({ code: 'INTERNAL' });
+        const bad = Buffer.from(stored[1]!.sealed);
+        bad[30]! ^= 1;
+        await expect(p.open(stored[1]!.id, bad, blobs[1]!.length, Buffer.alloc(blobs[1]!.length))).rejects.toMatchObject({ code: 'CORRUPT' });
+      }
+    } finally {
+      await inline.close();
+    }
+  });
 });
