@@ -1,6 +1,7 @@
 // Reading a backup's stored streams back in tests: a BlobReader on an open
-// volume, and the SHA-256 of every stream in a backup's tree (what backups
-// made before decision 0008 recorded as each table's checksum).
+// volume, the SHA-256 of every stream in a backup's tree (what backups made
+// before decision 0008 recorded as each table's checksum), and a restore of
+// an edited manifest (one the volume does not hold) through a source driver.
 
 import { createHash } from 'node:crypto';
 import { BlobPool } from '../../src/content/blob-pool.js';
@@ -8,6 +9,7 @@ import type { OpenVolume } from '../../src/jobs/volume-service.js';
 import { BlobReader } from '../../src/repository/blob-reader.js';
 import type { Manifest } from '../../src/repository/manifest.js';
 import type { TreeNode } from '../../src/repository/tree.js';
+import type { SourceDriver } from '../../src/sources/source.js';
 
 export async function withReader<T>(volume: OpenVolume, fn: (reader: BlobReader) => Promise<T>): Promise<T> {
   await volume.repo.loadIndex();
@@ -34,4 +36,14 @@ export async function streamSha256s(volume: OpenVolume, manifest: Manifest): Pro
     }
     return out;
   });
+}
+
+/** Restores `manifest` with `driver` into `target` (a URL); resolves to the error, or undefined when it restored. */
+export async function restoreManifest(driver: SourceDriver, volume: OpenVolume, manifest: Manifest, target: string): Promise<unknown> {
+  try {
+    await withReader(volume, (reader) => driver.restore({ reader, manifest, target, force: false, onBytes: () => undefined }));
+    return undefined;
+  } catch (error) {
+    return error;
+  }
 }

@@ -10,7 +10,7 @@ import { runBackup } from '../../../src/jobs/index.js';
 import type { OpenVolume } from '../../../src/jobs/volume-service.js';
 import type { Manifest } from '../../../src/repository/manifest.js';
 import { mysqlDriver, type MysqlExtra } from '../../../src/sources/mysql/index.js';
-import { streamSha256s, withReader } from '../../helpers/stored-streams.js';
+import { restoreManifest, streamSha256s } from '../../helpers/stored-streams.js';
 import { makeVolume, reopen } from '../../unit/repository/fixtures.js';
 import { createDb, describeDb, dropScratch, leftoverRestoreDbs, scratchName, urlOf } from './mysql-helpers.js';
 
@@ -23,14 +23,10 @@ INSERT INTO notes VALUES (1, 'one'), (2, 'two\\ttab'), (3, NULL);
 
 afterAll(dropScratch);
 
+/** Restores `manifest` (possibly edited) into a new database; returns its name, and the error if it failed. */
 async function restoreWith(volume: OpenVolume, manifest: Manifest): Promise<{ target: string; error?: unknown }> {
   const target = scratchName();
-  try {
-    await withReader(volume, (reader) => mysqlDriver.restore({ reader, manifest, target: urlOf(target), force: false, onBytes: () => undefined }));
-    return { target };
-  } catch (error) {
-    return { target, error };
-  }
+  return { target, error: await restoreManifest(mysqlDriver, volume, manifest, urlOf(target)) };
 }
 
 const extraOf = (m: Manifest) => (m.extra as unknown as MysqlExtra).mysql;

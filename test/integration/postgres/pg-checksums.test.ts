@@ -15,7 +15,7 @@ import type { Manifest } from '../../../src/repository/manifest.js';
 import { postgresDriver } from '../../../src/sources/postgres/index.js';
 import type { PostgresExtra } from '../../../src/sources/postgres/pg-backup.js';
 import { LARGE_OBJECTS_NODE } from '../../../src/sources/postgres/pg-catalog.js';
-import { streamSha256s, withReader } from '../../helpers/stored-streams.js';
+import { restoreManifest, streamSha256s } from '../../helpers/stored-streams.js';
 import { makeVolume, reopen } from '../../unit/repository/fixtures.js';
 import { createDb, describeDb, dropScratch, leftoverRestoreDbs, scratchName, urlOf } from './pg-helpers.js';
 
@@ -31,15 +31,10 @@ afterAll(dropScratch);
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
-/** Restores `manifest` (possibly edited) into a new database; returns its name, or the error. */
+/** Restores `manifest` (possibly edited) into a new database; returns its name, and the error if it failed. */
 async function restoreWith(volume: OpenVolume, manifest: Manifest): Promise<{ target: string; error?: unknown }> {
   const target = scratchName();
-  try {
-    await withReader(volume, (reader) => postgresDriver.restore({ reader, manifest, target: urlOf(target), force: false, onBytes: () => undefined }));
-    return { target };
-  } catch (error) {
-    return { target, error };
-  }
+  return { target, error: await restoreManifest(postgresDriver, volume, manifest, urlOf(target)) };
 }
 
 const extraOf = (m: Manifest) => (m.extra as unknown as PostgresExtra).postgres;
