@@ -3,12 +3,11 @@
 // and the Pagila schema each restore to the same schema dump and the same
 // ordered data hashes; --force replaces; the recorded extra is right.
 
-import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runBackup, runRestore } from '../../../src/jobs/index.js';
 import type { PostgresExtra } from '../../../src/sources/postgres/index.js';
 import { makeVolume, reopen } from '../../unit/repository/fixtures.js';
-import { createDb, describeDb, dropScratch, leftoverRestoreDbs, scratchName, sql, urlOf } from './pg-helpers.js';
+import { createChinookDb, createDb, describeDb, dropScratch, leftoverRestoreDbs, scratchName, sql, urlOf } from './pg-helpers.js';
 import { datasetPath } from '../../helpers/shared.js';
 
 export const HARD = String.raw`
@@ -101,9 +100,7 @@ describe('postgres fidelity', () => {
   });
 
   it('Chinook restores with equal schema and data', async () => {
-    // The script creates and connects to a database named chinook: load only what follows `\c chinook;`.
-    const script = readFileSync(datasetPath('chinook-postgres.sql'), 'utf8');
-    const db = await createDb({ text: script.slice(script.indexOf('\\c chinook;') + '\\c chinook;'.length) });
+    const db = await createChinookDb();
     const { target } = await roundTrip(db);
     const [src, dst] = [await describeDb(db), await describeDb(target)];
     expect(Object.keys(src.data).length).toBeGreaterThan(5);

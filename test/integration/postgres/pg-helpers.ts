@@ -1,11 +1,14 @@
 // Helpers for the PostgreSQL integration tests: scratch databases named
 // arca_test_<random> on the local server (trust auth), dropped afterwards,
 // and a comparable description of a database (normalized schema dump plus
-// ordered data hashes of every table, sequence values, large objects).
+// ordered data hashes of every table, sequence values, large objects), and
+// Chinook loaded into a scratch database.
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { datasetPath } from '../../helpers/shared.js';
 
 export const SERVER = 'postgres://postgres@127.0.0.1:5432';
 export const urlOf = (db: string) => `${SERVER}/${db}`;
@@ -39,6 +42,18 @@ export async function createDb(opts: { file?: string; text?: string } = {}): Pro
     });
   }
   return name;
+}
+
+/**
+ * A scratch database holding Chinook (../shared/datasets). The script itself
+ * creates and connects to a database named chinook: only what follows its
+ * `\c chinook;` is loaded, into the scratch database.
+ */
+export async function createChinookDb(): Promise<string> {
+  const script = readFileSync(datasetPath('chinook-postgres.sql'), 'utf8');
+  const connect = script.indexOf('\\c chinook;');
+  if (connect < 0) throw new Error('chinook-postgres.sql no longer connects with \\c chinook;');
+  return createDb({ text: script.slice(connect + '\\c chinook;'.length) });
 }
 
 export async function dropScratch(): Promise<void> {
