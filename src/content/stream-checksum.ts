@@ -9,6 +9,7 @@
 
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { ArcaError, errorMessage } from '../errors.js';
 
 export type ChecksumAlgorithm = 'blake3' | 'sha256';
 
@@ -39,7 +40,13 @@ let blake3: (new () => Blake3Hasher) | undefined;
 
 /** Loaded on first use, so commands that hash nothing do not load the native module. */
 function newBlake3(): Blake3Hasher {
-  blake3 ??= (createRequire(import.meta.url)('@napi-rs/blake-hash') as { Blake3Hasher: new () => Blake3Hasher }).Blake3Hasher;
+  if (!blake3) {
+    try {
+      blake3 = (createRequire(import.meta.url)('@napi-rs/blake-hash') as { Blake3Hasher: new () => Blake3Hasher }).Blake3Hasher;
+    } catch (err) {
+      throw new ArcaError('INTERNAL', `BLAKE3 (@napi-rs/blake-hash) does not load on this platform (${errorMessage(err)}); reinstall with npm ci`, { cause: err });
+    }
+  }
   return new blake3();
 }
 
@@ -70,4 +77,9 @@ export function recordedAlgorithm(recorded: RecordedChecksum | undefined): Check
 export function matchesRecorded(recorded: RecordedChecksum | undefined, digest: string): boolean {
   if (recorded === undefined) return true;
   return recorded[recordedAlgorithm(recorded)] === digest;
+}
+
+/** Throws CORRUPT (`<what>: the data does not match …`) unless matchesRecorded(recorded, digest). */
+export function assertMatchesRecorded(recorded: RecordedChecksum | undefined, digest: string, what: string): void {
+  if (!matchesRecorded(recorded, digest)) throw new ArcaError('CORRUPT', `${what}: the data does not match the checksum recorded at backup time`);
 }

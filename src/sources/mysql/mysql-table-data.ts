@@ -7,7 +7,7 @@
 // the checksum (stream-checksum.ts) and the row count recorded at backup time.
 
 import { Readable } from 'node:stream';
-import { matchesRecorded, recordedAlgorithm, streamChecksum, type RecordedChecksum } from '../../content/stream-checksum.js';
+import { assertMatchesRecorded, recordedAlgorithm, streamChecksum, type RecordedChecksum } from '../../content/stream-checksum.js';
 import { ArcaError, errorMessage } from '../../errors.js';
 import type { BlobReader } from '../../repository/blob-reader.js';
 import { saveStream } from '../../repository/stream-saver.js';
@@ -183,7 +183,7 @@ export async function loadTable(
     throw new ArcaError('SOURCE', `loading ${what}: ${ok.warningStatus} warning(s): ${w.map((x) => x.Message).join('; ')}`);
   }
   if (node.size !== undefined && bytes !== node.size) throw new ArcaError('CORRUPT', `${what}: read ${bytes} bytes, the backup recorded ${node.size}`);
-  if (!matchesRecorded(expected, hash.digest())) throw new ArcaError('CORRUPT', `${what}: the data does not match the checksum recorded at backup time`);
+  assertMatchesRecorded(expected, hash.digest(), what);
   if (expected && expected.rows !== ok.affectedRows) throw new ArcaError('CORRUPT', `${what}: loaded ${ok.affectedRows} rows, the backup recorded ${expected.rows}`);
   return bytes;
 }

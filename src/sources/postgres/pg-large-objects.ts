@@ -5,7 +5,7 @@
 // each object with its oid, owner and grants (as pg_dump's BLOB entries do),
 // then writes the frames with lo_put.
 
-import { matchesRecorded, recordedAlgorithm, streamChecksum, type RecordedChecksum } from '../../content/stream-checksum.js';
+import { assertMatchesRecorded, recordedAlgorithm, streamChecksum, type RecordedChecksum } from '../../content/stream-checksum.js';
 import { ArcaError } from '../../errors.js';
 import type { BlobReader } from '../../repository/blob-reader.js';
 import { saveStream } from '../../repository/stream-saver.js';
@@ -111,6 +111,6 @@ export async function loadLargeObjects(
     throw stepError('loading the large objects', err);
   }
   if (pending.length > 0) throw new ArcaError('CORRUPT', `${LARGE_OBJECTS_NODE} ends in the middle of a frame`);
-  if (!matchesRecorded(expected, hash.digest())) throw new ArcaError('CORRUPT', 'the large objects do not match the checksum recorded at backup time');
+  assertMatchesRecorded(expected, hash.digest(), 'the large objects');
   return bytes;
 }

@@ -1,8 +1,8 @@
 // The checksum (stream-checksum.ts) of a whole table's COPY stream when its
 // parts (key ranges) are read or written in parallel. It cannot be computed
-// piecewise, so the
-// bytes are hashed in stream order: the part at the head is hashed as it
-// flows; a later part's pieces are held until every earlier part has ended.
+// piecewise, so the bytes are hashed in stream order: the part at the head is
+// hashed as it flows; a later part's pieces are held until every earlier part
+// has ended.
 // Held bytes are bounded by a budget shared by every table: a part that is
 // not at the head waits when the budget is full (its connection is then
 // simply not read: TCP backpressure). That cannot deadlock as long as parts

@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { matchesRecorded, recordedAlgorithm } from '../../content/stream-checksum.js';
+import { assertMatchesRecorded, recordedAlgorithm } from '../../content/stream-checksum.js';
 import { ArcaError, isArcaError } from '../../errors.js';
 import type { BlobReader } from '../../repository/blob-reader.js';
 import type { TreeNode } from '../../repository/tree.js';
@@ -236,7 +236,7 @@ function checkSplitTable(s: { table: TableEntry; hash: OrderedHash; rows: number
   s.table.parts!.forEach((p, i) => {
     if (s.rows[i] !== p.rows) throw new ArcaError('CORRUPT', `${what}: part ${i + 1} loaded ${s.rows[i]} rows, the backup recorded ${p.rows}`);
   });
-  if (!matchesRecorded(expected, s.hash.digest())) throw new ArcaError('CORRUPT', `${what}: the data does not match the checksum recorded at backup time`);
+  assertMatchesRecorded(expected, s.hash.digest(), what);
   const rows = s.rows.reduce((a, b) => a + b, 0);
   if (expected && expected.rows !== rows) throw new ArcaError('CORRUPT', `${what}: loaded ${rows} rows, the backup recorded ${expected.rows}`);
 }

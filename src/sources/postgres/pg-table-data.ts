@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
-import { matchesRecorded, recordedAlgorithm, streamChecksum, type RecordedChecksum } from '../../content/stream-checksum.js';
+import { assertMatchesRecorded, recordedAlgorithm, streamChecksum, type RecordedChecksum } from '../../content/stream-checksum.js';
 import { ArcaError } from '../../errors.js';
 import type { BlobReader } from '../../repository/blob-reader.js';
 import { saveStream } from '../../repository/stream-saver.js';
@@ -94,7 +94,7 @@ export async function loadTable(
   }
   const what = `table ${t.schema}.${t.name}`;
   if (node.size !== undefined && bytes !== node.size) throw new ArcaError('CORRUPT', `${what}: read ${bytes} bytes, the backup recorded ${node.size}`);
-  if (!matchesRecorded(expected, hash.digest())) throw new ArcaError('CORRUPT', `${what}: the data does not match the checksum recorded at backup time`);
+  assertMatchesRecorded(expected, hash.digest(), what);
   if (expected && expected.rows !== sink.rowCount) {
     throw new ArcaError('CORRUPT', `${what}: loaded ${sink.rowCount} rows, the backup recorded ${expected.rows}`);
   }

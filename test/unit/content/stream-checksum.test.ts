@@ -4,7 +4,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CHECKSUM_ALGORITHM, matchesRecorded, recordedAlgorithm, streamChecksum } from '../../../src/content/stream-checksum.js';
+import { CHECKSUM_ALGORITHM, assertMatchesRecorded, matchesRecorded, recordedAlgorithm, streamChecksum } from '../../../src/content/stream-checksum.js';
 
 describe('streamChecksum', () => {
   it('gives the published BLAKE3 and SHA-256 digests', () => {
@@ -61,5 +61,13 @@ describe('recorded checksums', () => {
     expect(matchesRecorded({ blake3: 'b', sha256: 'a' }, 'a')).toBe(false);
     expect(matchesRecorded({}, 'b')).toBe(false);
     expect(matchesRecorded(undefined, 'b')).toBe(true);
+  });
+
+  it('assertMatchesRecorded throws CORRUPT naming what did not match, and nothing on a match', () => {
+    expect(() => assertMatchesRecorded({ blake3: 'b' }, 'b', 'table t')).not.toThrow();
+    expect(() => assertMatchesRecorded(undefined, 'b', 'table t')).not.toThrow();
+    expect(() => assertMatchesRecorded({ sha256: 'a' }, 'b', 'table t')).toThrow(
+      expect.objectContaining({ code: 'CORRUPT', message: 'table t: the data does not match the checksum recorded at backup time' }),
+    );
   });
 });
