@@ -7,10 +7,9 @@
 // a small free list and is cut again. A chunk must never be released while
 // anything may still read it (the write session: once the blob's id has
 // settled); releasing a chunk twice, or one this pool did not make, throws.
-// A consumer that passes ChunkSlabs must release every chunk it gets (the
-// pool keeps a slab until all its chunks are back), and call finish() at the
-// end of its stream; one that cannot, does not pass it, and chunkStream cuts
-// fresh slabs that the garbage collector frees.
+// A consumer releases every chunk it gets (the pool keeps a slab until all
+// its chunks are back) and calls finish() at the end of its stream; one that
+// keeps its chunks (a test) holds their slabs until it drops the pool.
 // Slabs are shared memory (SharedArrayBuffer): the blob pool's workers read a
 // chunk where it was cut, without a copy (blob-pool.ts). A worker keeps each
 // slab it has seen until the pool closes, so slabs are never dropped: the free

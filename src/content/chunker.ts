@@ -32,7 +32,7 @@
 // The first min − 32 bytes of a chunk are never read.
 
 import { ArcaError } from '../errors.js';
-import { SLAB_BYTES, alignedStart, type ChunkSlabs } from './chunk-slabs.js';
+import type { ChunkSlabs } from './chunk-slabs.js';
 import { nativeContent, type NativeContent } from './native.js';
 
 export const CHUNKER_ALGORITHM = 'fastcdc-gear32-v1';
@@ -284,41 +284,24 @@ export class Chunker {
  * never a view into an input buffer (a producer may reuse those: CopyOut's
  * `recycle`), so keeping a chunk does not pin the input either.
  *
- * Copies: every chunk is copied once, into a slab of SLAB_BYTES that later
- * chunks share (one allocation per ~64 chunks instead of one each: fewer
- * ArrayBuffers for the GC, decision 0006); a slab lives while any of its
- * chunks is kept. The part of a chunk that arrived in earlier input buffers is
- * copied twice (into a carry buffer of `max` bytes, then into the chunk): no
- * input buffer is held across a request for the next one. Memory held: the
- * carry buffer (max) plus the current input buffer and slab, plus whatever
- * chunks the consumer keeps (and their slabs). With `slabs` (chunk-slabs.ts)
- * the slabs come from, and go back to, that pool: the consumer then releases
- * every chunk once nothing reads it.
+ * Copies: every chunk is copied once, into a slab of `slabs` (chunk-slabs.ts)
+ * that later chunks share (one allocation per ~64 chunks instead of one each:
+ * fewer ArrayBuffers for the GC, decision 0006), at the offset mod 8 of its
+ * bytes in the input, so the copy runs word by word (decision 0008). The part
+ * of a chunk that arrived in earlier input buffers is copied twice (into a
+ * carry buffer of `max` bytes, then into the chunk): no input buffer is held
+ * across a request for the next one. Memory held: the carry buffer (max) plus
+ * the current input buffer and slab, plus whatever chunks the consumer keeps
+ * (and their slabs). The consumer releases every chunk to `slabs` once
+ * nothing reads it, so the slabs are cut again (a consumer that keeps all its
+ * chunks, as tests do, simply holds their slabs).
  *
  * The chunker is reset at the start and when the generator ends or is closed.
  */
-export async function* chunkStream(input: AsyncIterable<Uint8Array>, chunker: Chunker, slabs?: ChunkSlabs): AsyncGenerator<Buffer> {
+export async function* chunkStream(input: AsyncIterable<Uint8Array>, chunker: Chunker, slabs: ChunkSlabs): AsyncGenerator<Buffer> {
   chunker.reset();
   const carry = Buffer.allocUnsafeSlow(chunker.params.max);
   let carried = 0;
-  let slab = Buffer.alloc(0);
-  let slabUsed = 0;
-  /**
-   * `n` bytes of fresh memory for a chunk: from `slabs`, or the current slab,
-   * or a new one (a chunk larger than a slab gets its own); starting at an
-   * offset ≡ phase (mod 8) where it can (see ChunkSlabs.take).
-   */
-  const take = (n: number, phase: number): Buffer => {
-    if (slabs) return slabs.take(n, phase);
-    if (alignedStart(slabUsed, phase) + n > slab.length) {
-      slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, n + 7));
-      slabUsed = 0;
-    }
-    slabUsed = alignedStart(slabUsed, phase);
-    const chunk = slab.subarray(slabUsed, slabUsed + n);
-    slabUsed += n;
-    return chunk;
-  };
   try {
     for await (const data of input) {
       if (!(data instanceof Uint8Array)) throw new ArcaError('INTERNAL', 'chunkStream needs a stream of bytes, not strings or objects');
@@ -327,7 +310,7 @@ export async function* chunkStream(input: AsyncIterable<Uint8Array>, chunker: Ch
       let from = 0;
       for (const cut of cuts) {
         // The bulk of the chunk (from this input) is copied between equal offsets mod 8; the carried head is not.
-        const chunk = take(carried + cut - from, data.byteOffset + from - carried);
+        const chunk = slabs.take(carried + cut - from, data.byteOffset + from - carried);
         if (carried > 0) carry.copy(chunk, 0, 0, carried);
         chunk.set(data.subarray(from, cut), carried);
         carried = 0;
@@ -342,7 +325,7 @@ export async function* chunkStream(input: AsyncIterable<Uint8Array>, chunker: Ch
     }
     const rest = chunker.finish();
     if (rest > 0) {
-      const chunk = take(rest, 0);
+      const chunk = slabs.take(rest);
       carry.copy(chunk, 0, 0, rest);
       yield chunk;
     }

@@ -287,7 +287,7 @@ describe('chunkStream', () => {
         scratch.fill(0xa5);
       }
     }
-    const chunks = await collect(chunkStream(reused(), new Chunker(DEFAULT_CHUNKER_PARAMS, GEAR)));
+    const chunks = await collect(chunkStream(reused(), new Chunker(DEFAULT_CHUNKER_PARAMS, GEAR), new ChunkSlabs()));
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
     expect(chunks.map((c) => c.length)).toEqual(feedLengths(data, DEFAULT_CHUNKER_PARAMS, GEAR, () => data.length));
     for (const c of chunks) {
@@ -300,27 +300,26 @@ describe('chunkStream', () => {
 
   it('puts each chunk at the same offset mod 8 as its bytes in the input, so the copy runs word by word', async () => {
     const data = bytes(2_000_000, 13);
-    for (const slabs of [undefined, new ChunkSlabs()]) {
-      const input = Buffer.alloc(data.length + 3).subarray(3); // the input itself starts off a word boundary
-      data.copy(input);
-      const chunks = await collect(chunkStream(pieces(input, () => input.length), new Chunker(DEFAULT_CHUNKER_PARAMS, GEAR), slabs));
-      expect(Buffer.concat(chunks).equals(data)).toBe(true);
-      expect(chunks.length).toBeGreaterThan(20);
-      let offset = 0;
-      // All but the last chunk are copied straight from the input; the last one comes from the carry buffer.
-      for (const c of chunks.slice(0, -1)) {
-        expect(c.byteOffset & 7).toBe((input.byteOffset + offset) & 7);
-        offset += c.length;
-      }
+    const slabs = new ChunkSlabs();
+    const input = Buffer.alloc(data.length + 3).subarray(3); // the input itself starts off a word boundary
+    data.copy(input);
+    const chunks = await collect(chunkStream(pieces(input, () => input.length), new Chunker(DEFAULT_CHUNKER_PARAMS, GEAR), slabs));
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    expect(chunks.length).toBeGreaterThan(20);
+    let offset = 0;
+    // All but the last chunk are copied straight from the input; the last one comes from the carry buffer.
+    for (const c of chunks.slice(0, -1)) {
+      expect(c.byteOffset & 7).toBe((input.byteOffset + offset) & 7);
+      offset += c.length;
     }
   });
 
   it('gives the same chunks for any split, including 1-byte buffers', async () => {
     const data = bytes(400_000, 11);
-    const want = (await collect(chunkStream(pieces(data, () => data.length), new Chunker(SMALL, GEAR)))).map(sha);
+    const want = (await collect(chunkStream(pieces(data, () => data.length), new Chunker(SMALL, GEAR), new ChunkSlabs()))).map(sha);
     const rnd = prng(9);
     for (const sizes of [() => 1, () => 1 + Math.floor(rnd() * 10), () => 1 + Math.floor(rnd() * 9000)]) {
-      const got = await collect(chunkStream(pieces(data, sizes), new Chunker(SMALL, GEAR)));
+      const got = await collect(chunkStream(pieces(data, sizes), new Chunker(SMALL, GEAR), new ChunkSlabs()));
       expect(got.map(sha)).toEqual(want);
     }
   });
@@ -335,24 +334,24 @@ describe('chunkStream', () => {
         reused.fill(0xee); // overwritten as soon as the consumer asks for more
       }
     }
-    const chunks = await collect(chunkStream(producer(), new Chunker(SMALL, GEAR)));
+    const chunks = await collect(chunkStream(producer(), new Chunker(SMALL, GEAR), new ChunkSlabs()));
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
   });
 
   it('yields nothing for an empty stream', async () => {
     const c = new Chunker(SMALL, GEAR);
-    expect(await collect(chunkStream(pieces(Buffer.alloc(0), () => 1), c))).toEqual([]);
+    expect(await collect(chunkStream(pieces(Buffer.alloc(0), () => 1), c, new ChunkSlabs()))).toEqual([]);
     async function* empties(): AsyncGenerator<Uint8Array> {
       yield new Uint8Array(0);
       yield Buffer.alloc(0);
     }
-    expect(await collect(chunkStream(empties(), c))).toEqual([]);
+    expect(await collect(chunkStream(empties(), c, new ChunkSlabs()))).toEqual([]);
     expect(c.finish()).toBe(0);
   });
 
   it('yields a stream shorter than min as one chunk', async () => {
     const data = bytes(100, 13);
-    const chunks = await collect(chunkStream(pieces(data, () => 7), new Chunker(SMALL, GEAR)));
+    const chunks = await collect(chunkStream(pieces(data, () => 7), new Chunker(SMALL, GEAR), new ChunkSlabs()));
     expect(chunks).toHaveLength(1);
     expect(chunks[0]!.equals(data)).toBe(true);
   });
@@ -361,8 +360,8 @@ describe('chunkStream', () => {
     const data = bytes(16_000_000, 14);
     const edited = Buffer.concat([data.subarray(0, 5000), Buffer.from('hello'), data.subarray(5000)]);
     const rnd = prng(3);
-    const before = await collect(chunkStream(pieces(data, () => 1 << 20), new Chunker(DEFAULT_CHUNKER_PARAMS, GEAR)));
-    const after = await collect(chunkStream(pieces(edited, () => 1 + Math.floor(rnd() * 1e6)), new Chunker(DEFAULT_CHUNKER_PARAMS, GEAR)));
+    const before = await collect(chunkStream(pieces(data, () => 1 << 20), new Chunker(DEFAULT_CHUNKER_PARAMS, GEAR), new ChunkSlabs()));
+    const after = await collect(chunkStream(pieces(edited, () => 1 + Math.floor(rnd() * 1e6)), new Chunker(DEFAULT_CHUNKER_PARAMS, GEAR), new ChunkSlabs()));
     const known = new Set(before.map(sha));
     const fresh = after.filter((c) => !known.has(sha(c)));
     expect(before.length).toBeGreaterThan(150);
@@ -373,7 +372,7 @@ describe('chunkStream', () => {
   it('resets the chunker when the consumer stops early', async () => {
     const data = bytes(1_000_000, 15);
     const c = new Chunker(SMALL, GEAR);
-    for await (const chunk of chunkStream(pieces(data, () => 5000), c)) {
+    for await (const chunk of chunkStream(pieces(data, () => 5000), c, new ChunkSlabs())) {
       expect(chunk.length).toBeGreaterThan(0);
       break;
     }
