@@ -10,7 +10,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arcaOk, describeRun, freshHome, makeScratch, requireBuiltCli, runArca, type Home, type Scratch } from '../../helpers/index.js';
-import { createDb, dropScratch, sql, urlOf } from '../postgres/pg-helpers.js';
+import { createDb, dropScratch, sql, until, urlOf } from '../postgres/pg-helpers.js';
 
 const hasIonice = (() => {
   try {
@@ -59,9 +59,15 @@ describe('postgres backup guard rails', () => {
 
   const env = () => ({ ...home.opts, env: { ARCA_PG_BINDIR: bindir } });
 
+  /** Sessions on the test database: a backup's server processes outlive the CLI for a moment after it exits. */
+  const sessions = async () => Number((await sql('postgres', 'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [db])).rows[0].n);
+
   it('--jobs 3 opens three data connections besides the coordinator', async () => {
+    expect(await until(async () => (await sessions()) === 0)).toBe(true);
     await arcaOk(['backup', 'pg', '--jobs', '3'], env());
     expect(Number(readFileSync(scratch.path('connections'), 'utf8').trim())).toBe(4);
+    // Counted by the next backup's pg_dump: the first backup's sessions must be gone first.
+    expect(await until(async () => (await sessions()) === 0)).toBe(true);
     await arcaOk(['backup', 'pg', '--jobs', '1'], env());
     expect(Number(readFileSync(scratch.path('connections'), 'utf8').trim())).toBe(2);
   });
